@@ -1,0 +1,296 @@
+//! The front door: text (YAML with one or two documents, or JSON) to a [`PipelineDocument`].
+//!
+//! Accepted shapes:
+//! - a KFP IR file: `PipelineSpec`, then optionally a `PlatformSpec` document;
+//! - the API wrapper `{pipeline_spec: {...}, platform_spec: {...}}`;
+//! - a KFP v1 `component.yaml`, which becomes a one-step pipeline.
+//!
+//! Nothing here panics or allocates without bound on hostile input: the text size is capped
+//! before parsing, nesting is capped by the parsers' recursion limits, and YAML alias expansion
+//! is capped by the YAML parser's repetition limit.
+
+mod value;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::diagnostic::{Code, Diagnostic, Location};
+use crate::model::{PipelineSpec, PlatformSpec};
+use crate::v1;
+use value::StrictValue;
+
+/// Specs larger than this are refused before parsing (a 10,000-task pipeline is about 5 MiB).
+pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
+
+/// Where a pipeline came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceFormat {
+    /// A compiled KFP pipeline (IR).
+    PipelineSpec,
+    /// A KFP v1 `component.yaml`, turned into a one-step pipeline.
+    V1Component,
+}
+
+/// A parsed pipeline and its optional platform configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineDocument {
+    pub spec: PipelineSpec,
+    pub platform: Option<PlatformSpec>,
+    pub format: SourceFormat,
+}
+
+/// The result of parsing: the document when it could be read, and every problem found.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub document: Option<PipelineDocument>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    fn failed(diagnostic: Diagnostic) -> Parsed {
+        Parsed {
+            document: None,
+            diagnostics: vec![diagnostic],
+        }
+    }
+}
+
+/// Parses YAML or JSON text.
+pub fn parse(text: &str) -> Parsed {
+    if text.len() > MAX_INPUT_BYTES {
+        return Parsed::failed(too_large(text.len()));
+    }
+    match read_documents(text) {
+        Ok(documents) => parse_documents(documents),
+        Err(diagnostic) => Parsed::failed(diagnostic),
+    }
+}
+
+/// Parses a spec that already is a JSON value (the REST API's `pipeline_spec` struct).
+pub fn parse_value(value: Value) -> Parsed {
+    parse_documents(vec![value])
+}
+
+/// The error for an input over [`MAX_INPUT_BYTES`].
+pub fn too_large(len: usize) -> Diagnostic {
+    Diagnostic::error(
+        Code::InputTooLarge,
+        "",
+        format!(
+            "the input is {len} bytes; pipeline specs larger than {MAX_INPUT_BYTES} bytes are refused"
+        ),
+    )
+    .with_hint("split the pipeline, or check that this is the compiled pipeline file")
+}
+
+fn read_documents(text: &str) -> Result<Vec<Value>, Diagnostic> {
+    if text.trim_start().starts_with('{') {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let value = StrictValue::deserialize(&mut deserializer)
+            .and_then(|v| deserializer.end().map(|()| v.0))
+            .map_err(json_syntax_error)?;
+        return Ok(vec![value]);
+    }
+    let mut documents = Vec::new();
+    for document in serde_norway::Deserializer::from_str(text) {
+        let StrictValue(value) = StrictValue::deserialize(document).map_err(yaml_syntax_error)?;
+        if !value.is_null() {
+            documents.push(value);
+        }
+    }
+    Ok(documents)
+}
+
+fn json_syntax_error(error: serde_json::Error) -> Diagnostic {
+    let location = Location {
+        line: error.line(),
+        column: error.column(),
+    };
+    syntax_error(error.to_string(), Some(location))
+}
+
+fn yaml_syntax_error(error: serde_norway::Error) -> Diagnostic {
+    let location = error.location().map(|l| Location {
+        line: l.line(),
+        column: l.column(),
+    });
+    syntax_error(error.to_string(), location)
+}
+
+fn syntax_error(message: String, location: Option<Location>) -> Diagnostic {
+    let lower = message.to_lowercase();
+    let limit_hit = lower.contains("recursion limit")
+        || lower.contains("repetition limit")
+        || lower.contains("nesting");
+    if limit_hit {
+        return Diagnostic::error(Code::InputTooLarge, "", message)
+            .with_hint(
+                "the input nests too deeply or expands aliases too far to be a pipeline spec",
+            )
+            .at(location);
+    }
+    Diagnostic::error(Code::SyntaxError, "", message)
+        .with_hint("fix the syntax at the given line and column")
+        .at(location)
+}
+
+fn parse_documents(mut documents: Vec<Value>) -> Parsed {
+    if documents.is_empty() {
+        return Parsed::failed(
+            Diagnostic::error(Code::UnknownFormat, "", "the input is empty")
+                .with_hint("pass a pipeline compiled by `kfp` (IR YAML) or a v1 component.yaml"),
+        );
+    }
+    let first = documents.remove(0);
+    let Value::Object(mut object) = first else {
+        return Parsed::failed(unknown_format("the first document is not a mapping"));
+    };
+    let wrapped = ["pipeline_spec", "pipelineSpec"]
+        .iter()
+        .find_map(|key| object.remove(*key));
+    if let Some(spec) = wrapped {
+        let platform = ["platform_spec", "platformSpec"]
+            .iter()
+            .find_map(|key| object.remove(*key))
+            .filter(|p| !p.is_null());
+        let mut parsed = typed_pipeline(spec, platform, "pipeline_spec", "platform_spec");
+        for key in object.keys() {
+            parsed.diagnostics.push(Diagnostic::warning(
+                Code::InvalidField,
+                key.clone(),
+                format!("unknown field `{key}` next to `pipeline_spec` is ignored"),
+            ));
+        }
+        return parsed;
+    }
+    if v1::looks_like_component(&object) {
+        let mut parsed = v1::parse_component(Value::Object(object));
+        if !documents.is_empty() {
+            parsed.diagnostics.push(extra_documents(documents.len()));
+        }
+        return parsed;
+    }
+    let is_pipeline = [
+        "root",
+        "components",
+        "deploymentSpec",
+        "pipelineInfo",
+        "deployment_spec",
+    ]
+    .iter()
+    .any(|key| object.contains_key(*key));
+    if !is_pipeline {
+        return Parsed::failed(unknown_format(
+            "the document has none of the fields of a pipeline (`root`, `components`, `deploymentSpec`, `pipelineInfo`) or of a component (`implementation`)",
+        ));
+    }
+    let platform = if documents.is_empty() {
+        None
+    } else {
+        Some(documents.remove(0))
+    };
+    let mut parsed = typed_pipeline(Value::Object(object), platform, "", "");
+    if !documents.is_empty() {
+        parsed.diagnostics.push(extra_documents(documents.len()));
+    }
+    parsed
+}
+
+fn extra_documents(count: usize) -> Diagnostic {
+    Diagnostic::error(
+        Code::UnknownFormat,
+        "",
+        format!("{count} YAML document(s) follow the pipeline and platform documents"),
+    )
+    .with_hint(
+        "a compiled pipeline has at most two documents: the PipelineSpec, then the PlatformSpec",
+    )
+}
+
+fn unknown_format(message: &str) -> Diagnostic {
+    Diagnostic::error(Code::UnknownFormat, "", message)
+        .with_hint("pass a pipeline compiled by `kfp` (IR YAML or JSON) or a KFP v1 component.yaml")
+}
+
+fn typed_pipeline(
+    spec: Value,
+    platform: Option<Value>,
+    spec_prefix: &str,
+    platform_prefix: &str,
+) -> Parsed {
+    let mut diagnostics = Vec::new();
+    let spec = typed::<PipelineSpec>(spec, spec_prefix, &mut diagnostics);
+    let platform = match platform {
+        Some(Value::Object(object)) if !object.contains_key("platforms") => {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::UnknownFormat,
+                    platform_prefix,
+                    "the second document is not a PlatformSpec (it has no `platforms` field)",
+                )
+                .with_hint("the optional second document holds `platforms: {kubernetes: ...}`"),
+            );
+            None
+        }
+        Some(value) => typed::<PlatformSpec>(value, platform_prefix, &mut diagnostics),
+        None => None,
+    };
+    Parsed {
+        document: spec.map(|spec| PipelineDocument {
+            spec,
+            platform,
+            format: SourceFormat::PipelineSpec,
+        }),
+        diagnostics,
+    }
+}
+
+/// Converts a JSON value to a model type, reporting a failure at the field's path.
+pub(crate) fn typed<T: DeserializeOwned>(
+    value: Value,
+    prefix: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(typed) => Some(typed),
+        Err(error) => {
+            let path = join_path(prefix, &render_path(error.path()));
+            let message = error.inner().to_string();
+            diagnostics.push(
+                Diagnostic::error(Code::InvalidField, path, message).with_hint(
+                    "compare the field with what `kfp` compiles; see docs/errors/SPEC0004.md",
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn render_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut rendered = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => rendered.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !rendered.is_empty() {
+                    rendered.push('.');
+                }
+                rendered.push_str(key);
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    rendered
+}
+
+pub(crate) fn join_path(prefix: &str, rest: &str) -> String {
+    match (prefix.is_empty(), rest.is_empty()) {
+        (true, _) => rest.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) if rest.starts_with('[') => format!("{prefix}{rest}"),
+        (false, false) => format!("{prefix}.{rest}"),
+    }
+}
