@@ -90,7 +90,7 @@ pub fn parse(inner: &str) -> Option<Placeholder> {
     }
     if let Some(rest) = inner.strip_prefix("$.inputs.parameters") {
         let (name, tail) = bracketed(rest)?;
-        return tail.is_empty().then(|| Placeholder::InputParameter(name));
+        return tail.is_empty().then_some(Placeholder::InputParameter(name));
     }
     if let Some(rest) = inner.strip_prefix("$.inputs.artifacts") {
         let (name, tail) = bracketed(rest)?;
@@ -102,13 +102,13 @@ pub fn parse(inner: &str) -> Option<Placeholder> {
             _ => {
                 let (key, tail) = bracketed(tail.strip_prefix(".metadata")?)?;
                 tail.is_empty()
-                    .then(|| Placeholder::InputArtifactMetadata(name, Some(key)))
+                    .then_some(Placeholder::InputArtifactMetadata(name, Some(key)))
             }
         };
     }
     if let Some(rest) = inner.strip_prefix("$.outputs.parameters") {
         let (name, tail) = bracketed(rest)?;
-        return (tail == ".output_file").then(|| Placeholder::OutputParameterFile(name));
+        return (tail == ".output_file").then_some(Placeholder::OutputParameterFile(name));
     }
     if let Some(rest) = inner.strip_prefix("$.outputs.artifacts") {
         let (name, tail) = bracketed(rest)?;
@@ -119,7 +119,7 @@ pub fn parse(inner: &str) -> Option<Placeholder> {
             _ => {
                 let (key, tail) = bracketed(tail.strip_prefix(".metadata")?)?;
                 tail.is_empty()
-                    .then(|| Placeholder::OutputArtifactMetadata(name, Some(key)))
+                    .then_some(Placeholder::OutputArtifactMetadata(name, Some(key)))
             }
         };
     }

@@ -36,7 +36,11 @@ impl PlatformSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KubernetesPlatformSpec {
-    #[serde(default, alias = "deployment_spec")]
+    #[serde(
+        default,
+        alias = "deployment_spec",
+        skip_serializing_if = "KubernetesDeploymentSpec::is_empty"
+    )]
     pub deployment_spec: KubernetesDeploymentSpec,
     #[serde(
         default,
@@ -54,6 +58,12 @@ pub struct KubernetesDeploymentSpec {
     pub executors: BTreeMap<String, KubernetesExecutorConfig>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl KubernetesDeploymentSpec {
+    fn is_empty(&self) -> bool {
+        self.executors.is_empty() && self.extra.is_empty()
+    }
 }
 
 /// `pipelineConfig`: the run's shared workspace and retention.

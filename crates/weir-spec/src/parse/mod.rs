@@ -93,6 +93,7 @@ fn read_documents(text: &str) -> Result<Vec<Value>, Diagnostic> {
             .map_err(json_syntax_error)?;
         return Ok(vec![value]);
     }
+    check_flow_nesting(text)?;
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(text) {
         let StrictValue(value) = StrictValue::deserialize(document).map_err(yaml_syntax_error)?;
@@ -101,6 +102,62 @@ fn read_documents(text: &str) -> Result<Vec<Value>, Diagnostic> {
         }
     }
     Ok(documents)
+}
+
+/// Nesting deeper than this is refused before the YAML parser sees it.
+const MAX_FLOW_NESTING: usize = 256;
+
+/// The YAML parser materializes every event before the deserializer's recursion limit applies,
+/// and deep flow nesting (`[[[[...`) makes that slow. A cheap scan refuses it first. Quoted text
+/// and comments are skipped; the scan errs towards counting less, never more.
+fn check_flow_nesting(text: &str) -> Result<(), Diagnostic> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut in_comment = false;
+    let mut previous = '\n';
+    let mut escaped = false;
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            line += 1;
+            column = 0;
+            in_comment = false;
+        } else if in_comment {
+        } else if let Some(q) = quote {
+            if q == '"' && c == '\\' && !escaped {
+                escaped = true;
+                previous = c;
+                continue;
+            }
+            if c == q && !escaped {
+                quote = None;
+            }
+        } else {
+            match c {
+                '#' if previous.is_whitespace() => in_comment = true,
+                '"' | '\'' if matches!(previous, ' ' | '\t' | '\n' | '[' | '{' | ',' | ':') => {
+                    quote = Some(c)
+                }
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_NESTING {
+                        return Err(Diagnostic::error(
+                            Code::InputTooLarge,
+                            "",
+                            format!("the input nests more than {MAX_FLOW_NESTING} levels deep"),
+                        )
+                        .with_hint("a pipeline spec nests a few levels; check that this is the compiled pipeline file")
+                        .at(Some(Location { line, column })));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        escaped = false;
+        previous = c;
+    }
+    Ok(())
 }
 
 fn json_syntax_error(error: serde_json::Error) -> Diagnostic {
@@ -129,6 +186,11 @@ fn syntax_error(message: String, location: Option<Location>) -> Diagnostic {
             .with_hint(
                 "the input nests too deeply or expands aliases too far to be a pipeline spec",
             )
+            .at(location);
+    }
+    if message.starts_with("duplicate key") {
+        return Diagnostic::error(Code::DuplicateName, "", message)
+            .with_hint("remove or rename one of the two entries")
             .at(location);
     }
     Diagnostic::error(Code::SyntaxError, "", message)

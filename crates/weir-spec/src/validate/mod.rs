@@ -5,6 +5,8 @@ mod component;
 mod dag;
 mod platform;
 
+use std::collections::BTreeMap;
+
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{ComponentSpec, ParameterType, PipelineSpec};
 use crate::parse::PipelineDocument;
@@ -20,6 +22,7 @@ pub fn validate(document: &PipelineDocument) -> Vec<Diagnostic> {
         checker.check_component(&format!("components.{name}"), component);
     }
     checker.check_executors();
+    checker.check_component_cycles();
     if let Some(platform) = &document.platform {
         platform::check(&mut checker, platform);
     }
@@ -104,6 +107,36 @@ impl<'a> Checker<'a> {
                 "the component has neither `executorLabel` nor `dag`",
                 "give the component an executor or a DAG of tasks",
             ),
+        }
+    }
+
+    /// DAG components that contain themselves, directly or through others, would nest forever.
+    fn check_component_cycles(&mut self) {
+        let edges: BTreeMap<&str, Vec<&str>> = self
+            .spec
+            .components
+            .iter()
+            .map(|(name, component)| {
+                let children = component
+                    .dag
+                    .iter()
+                    .flat_map(|dag| dag.tasks.values())
+                    .map(|task| task.component_ref.name.as_str())
+                    .filter(|child| self.spec.component(child).is_some_and(|c| c.dag.is_some()))
+                    .collect();
+                (name.as_str(), children)
+            })
+            .collect();
+        for cycle in dag::find_cycles(&edges) {
+            let Some(first) = cycle.last() else { continue };
+            let mut shown: Vec<&str> = cycle.iter().rev().copied().collect();
+            shown.push(first);
+            self.error(
+                Code::DependencyCycle,
+                format!("components.{first}"),
+                format!("DAG components contain each other: {}", shown.join(" -> ")),
+                "a pipeline cannot use itself as a component, directly or indirectly",
+            );
         }
     }
 
