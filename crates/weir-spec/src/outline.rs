@@ -7,7 +7,9 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{ComponentSpec, ExecutorKind, PipelineSpec, PipelineTaskSpec};
+use crate::model::{
+    protojson_numbers, ComponentSpec, ExecutorKind, PipelineSpec, PipelineTaskSpec,
+};
 use crate::parse::{PipelineDocument, SourceFormat};
 
 /// Components nest at most this deep in an outline; deeper ones are cut with a note.
@@ -125,7 +127,7 @@ fn ios(component: &ComponentSpec, inputs: bool) -> Vec<Io> {
             .parameter_type
             .as_ref()
             .map_or_else(|| "?".to_owned(), |t| t.to_string()),
-        default: p.default_value.clone(),
+        default: p.default_value.as_ref().map(protojson_numbers),
         optional: p.is_optional(),
     });
     let artifacts = definitions.artifacts.iter().map(|(name, a)| Io {

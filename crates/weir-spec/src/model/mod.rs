@@ -10,12 +10,14 @@ mod executor;
 mod pipeline;
 mod platform;
 mod types;
+mod value;
 
 pub use dag::*;
 pub use executor::*;
 pub use pipeline::*;
 pub use platform::*;
 pub use types::*;
+pub use value::protojson_numbers;
 
 /// Fields a struct does not model, kept verbatim so a spec round-trips.
 pub type Extra = std::collections::BTreeMap<String, serde_json::Value>;

@@ -133,3 +133,28 @@ fn v1_component_becomes_a_one_step_pipeline() {
         serde_json::json!(["--no-mode"])
     );
 }
+
+/// Every code has a documentation page, and every page a code.
+#[test]
+fn every_code_has_a_docs_page() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/errors");
+    for code in Code::ALL {
+        let page = docs.join(format!("{}.md", code.as_str()));
+        let text =
+            std::fs::read_to_string(&page).unwrap_or_else(|_| panic!("missing {}", page.display()));
+        assert!(
+            text.starts_with(&format!("# {}:", code.as_str())),
+            "{} has no title line",
+            page.display()
+        );
+    }
+    let pages = std::fs::read_dir(&docs)
+        .expect("docs/errors exists")
+        .flatten()
+        .count();
+    assert_eq!(
+        pages,
+        Code::ALL.len() + 1,
+        "docs/errors holds one page per code plus README.md"
+    );
+}
