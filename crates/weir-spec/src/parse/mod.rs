@@ -177,6 +177,12 @@ fn yaml_syntax_error(error: serde_norway::Error) -> Diagnostic {
 }
 
 fn syntax_error(message: String, location: Option<Location>) -> Diagnostic {
+    // serde_norway appends " at line L column C" (already in `location`) and may prefix the
+    // path of the mapping being read ("root.dag.tasks.x: ...").
+    let message = match message.rfind(" at line ") {
+        Some(at) if location.is_some() => message[..at].to_owned(),
+        _ => message,
+    };
     let lower = message.to_lowercase();
     let limit_hit = lower.contains("recursion limit")
         || lower.contains("repetition limit")
@@ -188,8 +194,9 @@ fn syntax_error(message: String, location: Option<Location>) -> Diagnostic {
             )
             .at(location);
     }
-    if message.starts_with("duplicate key") {
-        return Diagnostic::error(Code::DuplicateName, "", message)
+    if let Some(at) = message.find("duplicate key") {
+        let path = message[..at].trim_end_matches([':', ' ']).to_owned();
+        return Diagnostic::error(Code::DuplicateName, path, message[at..].to_owned())
             .with_hint("remove or rename one of the two entries")
             .at(location);
     }
