@@ -1,0 +1,150 @@
+//! What every part of a run's execution shares: the run, its spec and where things go on disk.
+
+use std::path::{Path, PathBuf};
+
+use weir_spec::model::{ComponentSpec, PipelineSpec, PipelineTaskSpec, PlatformSpec};
+use weir_spec::PipelineDocument;
+use weir_store::Run;
+use weir_types::{RunId, TaskId};
+
+/// Where Weir keeps its files under the data dir.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    data_dir: PathBuf,
+}
+
+impl Layout {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Layout {
+            data_dir: data_dir.into(),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("weir.db")
+    }
+
+    /// The default pipeline root: artifacts of every run live below it.
+    pub fn artifact_root(&self) -> PathBuf {
+        self.data_dir.join("artifacts")
+    }
+
+    pub fn task_log(&self, run: RunId, task: TaskId) -> PathBuf {
+        self.data_dir
+            .join("logs")
+            .join(run.to_string())
+            .join(format!("{task}.log"))
+    }
+
+    pub fn run_logs(&self, run: RunId) -> PathBuf {
+        self.data_dir.join("logs").join(run.to_string())
+    }
+
+    /// Scratch space of one task: output parameter files and its TMPDIR.
+    pub fn task_scratch(&self, run: RunId, task: TaskId) -> PathBuf {
+        self.data_dir
+            .join("work")
+            .join(run.to_string())
+            .join(task.to_string())
+    }
+
+    pub fn run_scratch(&self, run: RunId) -> PathBuf {
+        self.data_dir.join("work").join(run.to_string())
+    }
+
+    pub fn python_envs(&self) -> PathBuf {
+        self.data_dir.join("pyenvs")
+    }
+
+    /// The folder backing a named volume (a Kubernetes PVC).
+    pub fn volume(&self, name: &str) -> PathBuf {
+        self.data_dir.join("volumes").join(name)
+    }
+
+    pub fn volumes(&self) -> PathBuf {
+        self.data_dir.join("volumes")
+    }
+
+    /// The per-run workspace (`PipelineConfig(workspace=...)`).
+    pub fn workspace(&self, run: RunId) -> PathBuf {
+        self.data_dir.join("workspaces").join(run.to_string())
+    }
+
+    /// HOME for task processes: pip's cache and config stay inside the data dir.
+    pub fn home(&self) -> PathBuf {
+        self.data_dir.join("home")
+    }
+}
+
+/// A run being executed.
+#[derive(Debug)]
+pub struct RunContext {
+    pub run: Run,
+    pub document: PipelineDocument,
+    pub layout: Layout,
+    pub pipeline_root: PathBuf,
+    /// What KFP calls the workflow name: `<pipeline>-<first part of the run id>`.
+    pub resource_name: String,
+}
+
+impl RunContext {
+    pub fn spec(&self) -> &PipelineSpec {
+        &self.document.spec
+    }
+
+    pub fn platform(&self) -> Option<&PlatformSpec> {
+        self.document.platform.as_ref()
+    }
+
+    pub fn pipeline_name(&self) -> &str {
+        self.document.spec.name()
+    }
+
+    /// The component a DAG-like execution runs: the root, or a DAG task's component.
+    pub fn component(&self, name: &str) -> Option<&ComponentSpec> {
+        if name == ROOT_COMPONENT {
+            Some(&self.document.spec.root)
+        } else {
+            self.document.spec.component(name)
+        }
+    }
+
+    /// The task spec with this key in a component's DAG.
+    pub fn task_spec(&self, component: &str, key: &str) -> Option<&PipelineTaskSpec> {
+        self.component(component)?.dag.as_ref()?.tasks.get(key)
+    }
+
+    /// Where a task's output artifacts go: `<root>/<pipeline>/<run>/<task>/<task id>`.
+    pub fn task_root(&self, task_name: &str, task: TaskId) -> PathBuf {
+        self.pipeline_root
+            .join(sanitize(self.pipeline_name()))
+            .join(self.run.id.to_string())
+            .join(sanitize(task_name))
+            .join(task.to_string())
+    }
+}
+
+/// The name details use for the root component.
+pub const ROOT_COMPONENT: &str = "root";
+
+/// Keeps a name safe as one path segment.
+pub fn sanitize(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    match cleaned.trim_matches('.') {
+        "" => "unnamed".to_owned(),
+        safe => safe.to_owned(),
+    }
+}

@@ -1,0 +1,294 @@
+//! The driver of one run: it owns the run's executions in memory, walks the pipeline's DAGs to
+//! decide what can start, starts it, and records every decision in the store before acting on
+//! it. Container steps run as separate jobs that report back here; only this loop changes the
+//! state of DAGs, loops and finished steps.
+//!
+//! Every decision derives from the stored executions and the spec, so resuming a run after a
+//! crash, or retrying a failed one, is the same walk over what the store already holds.
+
+mod dag;
+mod start;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use weir_store::{MetadataStore, NewTask, Run, Task, TaskUpdate};
+use weir_types::{RunState, TaskId, TaskKind, TaskState};
+
+use crate::context::{RunContext, ROOT_COMPONENT};
+use crate::job::{JobEnv, JobOutcome};
+use crate::{EngineError, EngineEvent, Shared};
+
+pub(crate) struct Driver {
+    shared: Arc<Shared>,
+    ctx: Arc<RunContext>,
+    job_env: Arc<JobEnv>,
+    tasks: HashMap<TaskId, Task>,
+    by_path: HashMap<String, TaskId>,
+    jobs: JoinSet<(TaskId, JobOutcome)>,
+    job_tokens: HashMap<TaskId, CancellationToken>,
+    job_ids: HashMap<tokio::task::Id, TaskId>,
+    /// Soft cancel: stop starting work, stop running steps, still run exit handlers.
+    cancel: CancellationToken,
+    /// Hard stop: every job, exit handlers included.
+    kill: CancellationToken,
+    canceling: bool,
+    topo_cache: HashMap<String, Vec<String>>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        ctx: RunContext,
+        cancel: CancellationToken,
+        kill: CancellationToken,
+    ) -> Self {
+        let ctx = Arc::new(ctx);
+        let job_env = Arc::new(JobEnv {
+            store: shared.store.clone(),
+            python: shared.python.clone(),
+            python_root: shared.layout.python_envs(),
+            slots: shared.slots.clone(),
+            run_id: ctx.run.id,
+            kill_grace: shared.kill_grace,
+        });
+        Driver {
+            shared,
+            ctx,
+            job_env,
+            tasks: HashMap::new(),
+            by_path: HashMap::new(),
+            jobs: JoinSet::new(),
+            job_tokens: HashMap::new(),
+            job_ids: HashMap::new(),
+            cancel,
+            kill,
+            canceling: false,
+            topo_cache: HashMap::new(),
+        }
+    }
+
+    fn store(&self) -> &dyn MetadataStore {
+        self.shared.store.as_ref()
+    }
+
+    /// Runs (or resumes) the run until it ends.
+    pub(crate) async fn drive(mut self) -> Result<Run, EngineError> {
+        let run_id = self.ctx.run.id;
+        for task in self.store().list_tasks(run_id).await? {
+            self.remember(task);
+        }
+        let resumed = !self.tasks.is_empty();
+        let message = resumed.then_some("resumed");
+        self.set_run_state(RunState::Running, message).await?;
+        let root_id = match self.by_path.get(ROOT_COMPONENT) {
+            Some(id) => *id,
+            None => self.create_root().await?,
+        };
+        loop {
+            self.reconcile(root_id).await?;
+            if self.tasks[&root_id].state.is_terminal() {
+                break;
+            }
+            if self.jobs.is_empty() {
+                let message = "internal error: the run has unfinished tasks but nothing can run";
+                tracing::error!(run_id = %run_id, "{message}");
+                let update = TaskUpdate {
+                    error: Some(Some(message.to_owned())),
+                    ..TaskUpdate::state(TaskState::Failed)
+                };
+                self.update(root_id, update).await?;
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled(), if !self.canceling => self.begin_cancel().await?,
+                Some(joined) = self.jobs.join_next_with_id() => self.finish_job(joined).await?,
+            }
+        }
+        self.finish_run(root_id).await
+    }
+
+    async fn create_root(&mut self) -> Result<TaskId, EngineError> {
+        let parameters = self.ctx.run.runtime_config.parameters.clone();
+        let inputs = json!({"parameters": parameters});
+        let task = NewTask {
+            id: TaskId::new(),
+            run_id: self.ctx.run.id,
+            parent_id: None,
+            path: ROOT_COMPONENT.to_owned(),
+            name: ROOT_COMPONENT.to_owned(),
+            display_name: self.ctx.pipeline_name().to_owned(),
+            kind: TaskKind::Root,
+            iteration_index: None,
+            state: TaskState::Running,
+            inputs,
+            details: json!({"component": ROOT_COMPONENT}),
+            message: None,
+        };
+        Ok(self.create(task).await?.id)
+    }
+
+    async fn begin_cancel(&mut self) -> Result<(), EngineError> {
+        self.canceling = true;
+        self.set_run_state(RunState::Canceling, Some("canceled by the user"))
+            .await?;
+        for (task_id, token) in &self.job_tokens {
+            let is_exit_task = self
+                .tasks
+                .get(task_id)
+                .is_some_and(|t| t.details.get("exit_task").is_some());
+            if !is_exit_task {
+                token.cancel();
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish_job(
+        &mut self,
+        joined: Result<(tokio::task::Id, (TaskId, JobOutcome)), tokio::task::JoinError>,
+    ) -> Result<(), EngineError> {
+        let (task_id, outcome) = match joined {
+            Ok((job_id, done)) => {
+                self.job_ids.remove(&job_id);
+                done
+            }
+            Err(error) => {
+                let Some(task_id) = self.job_ids.remove(&error.id()) else {
+                    return Err(EngineError::Internal(format!(
+                        "a task job stopped unexpectedly: {error}"
+                    )));
+                };
+                (
+                    task_id,
+                    JobOutcome::Failed {
+                        error: format!(
+                            "internal error: the task's job stopped unexpectedly: {error}"
+                        ),
+                    },
+                )
+            }
+        };
+        self.job_tokens.remove(&task_id);
+        let update = match outcome {
+            JobOutcome::Succeeded { outputs } => TaskUpdate {
+                outputs: Some(outputs.to_value()),
+                ..TaskUpdate::state(TaskState::Succeeded)
+            },
+            JobOutcome::Failed { error } => TaskUpdate {
+                error: Some(Some(error.clone())),
+                ..TaskUpdate::state(TaskState::Failed).with_message(first_line(&error))
+            },
+            JobOutcome::Canceled => TaskUpdate::state(TaskState::Canceled).with_message("canceled"),
+        };
+        let outputs_written = update.outputs.clone();
+        let task = self.update(task_id, update).await?;
+        if let (Some(_), true) = (outputs_written, task.state == TaskState::Succeeded) {
+            self.record_cache(task_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_cache(&mut self, task_id: TaskId) -> Result<(), EngineError> {
+        let task = &self.tasks[&task_id];
+        let Some(fingerprint) = task.details.get("fingerprint").and_then(|f| f.as_str()) else {
+            return Ok(());
+        };
+        let entry = weir_store::CacheEntry {
+            fingerprint: fingerprint.to_owned(),
+            pipeline_name: format!("pipeline/{}", self.ctx.pipeline_name()),
+            task_id,
+            run_id: self.ctx.run.id,
+            created_at: chrono::Utc::now(),
+        };
+        self.store().put_cache_entry(&entry).await?;
+        Ok(())
+    }
+
+    async fn finish_run(self, root_id: TaskId) -> Result<Run, EngineError> {
+        let root = &self.tasks[&root_id];
+        let (state, message) = match root.state {
+            TaskState::Succeeded | TaskState::Cached | TaskState::Skipped => {
+                (RunState::Succeeded, None)
+            }
+            TaskState::Canceled => (RunState::Canceled, Some("canceled".to_owned())),
+            _ if self.canceling => (RunState::Canceled, Some("canceled".to_owned())),
+            _ => (
+                RunState::Failed,
+                root.error
+                    .clone()
+                    .or_else(|| Some("a task failed".to_owned())),
+            ),
+        };
+        let run = self
+            .store()
+            .set_run_state(self.ctx.run.id, state, message.as_deref())
+            .await?;
+        self.shared.emit(EngineEvent::RunChanged {
+            run_id: run.id,
+            state: run.state,
+        });
+        Ok(run)
+    }
+
+    async fn set_run_state(
+        &self,
+        state: RunState,
+        message: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let run = self
+            .store()
+            .set_run_state(self.ctx.run.id, state, message)
+            .await?;
+        self.shared.emit(EngineEvent::RunChanged {
+            run_id: run.id,
+            state: run.state,
+        });
+        Ok(())
+    }
+
+    fn remember(&mut self, task: Task) {
+        self.by_path.insert(task.path.clone(), task.id);
+        self.tasks.insert(task.id, task);
+    }
+
+    /// Creates an execution in the store, then in memory.
+    async fn create(&mut self, task: NewTask) -> Result<&Task, EngineError> {
+        let created = self.store().create_task(&task).await?;
+        self.emit_task(&created);
+        let id = created.id;
+        self.remember(created);
+        Ok(&self.tasks[&id])
+    }
+
+    /// Updates an execution in the store, then in memory.
+    async fn update(&mut self, id: TaskId, update: TaskUpdate) -> Result<Task, EngineError> {
+        let previous = self.tasks.get(&id).map(|t| t.state);
+        let updated = self.store().update_task(id, &update).await?;
+        if previous != Some(updated.state) {
+            self.emit_task(&updated);
+        }
+        self.remember(updated.clone());
+        Ok(updated)
+    }
+
+    fn emit_task(&self, task: &Task) {
+        self.shared.emit(EngineEvent::TaskChanged {
+            run_id: task.run_id,
+            task_id: task.id,
+            path: task.path.clone(),
+            display_name: task.display_name.clone(),
+            kind: task.kind,
+            state: task.state,
+            message: task.error.as_deref().map(first_line),
+        });
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}

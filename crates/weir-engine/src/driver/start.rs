@@ -1,0 +1,486 @@
+//! Starting executions: resolving inputs, conditions, loops, cache hits, importers, and
+//! dispatching container steps as jobs.
+
+use serde_json::{json, Value};
+use weir_spec::model::{ExecutorKind, PipelineTaskSpec};
+use weir_store::{NewArtifact, TaskUpdate};
+use weir_types::{TaskId, TaskKind, TaskState};
+
+use super::Driver;
+use crate::io::{ArtifactRef, TaskIo};
+use crate::job::{run_job, RetryPlan};
+use crate::launch::{plan, LaunchInput, PlatformEnv};
+use crate::platform::{self, NameSources};
+use crate::resolve::{condition_holds, loop_items, resolve_inputs, Scope, Target};
+use crate::{cache, EngineError};
+
+impl Driver {
+    /// Starts a task whose upstream tasks have ended.
+    pub(super) async fn start(
+        &mut self,
+        dag_id: TaskId,
+        component: &str,
+        key: &str,
+        spec: &PipelineTaskSpec,
+    ) -> Result<(), EngineError> {
+        let _ = component;
+        let ctx = self.ctx.clone();
+        let kind = self.kind_of(spec);
+        let Some(target_component) = ctx.spec().component(&spec.component_ref.name) else {
+            let message = format!("the component `{}` does not exist", spec.component_ref.name);
+            return self
+                .fail_new(dag_id, key, spec, kind, TaskIo::default(), message)
+                .await;
+        };
+        let id = TaskId::new();
+        let resolved = {
+            let dag = &self.tasks[&dag_id];
+            let dag_inputs = TaskIo::from_value(&dag.inputs);
+            let dag_path = dag.path.clone();
+            let siblings = |name: &str| {
+                self.by_path
+                    .get(&format!("{dag_path}/{name}"))
+                    .and_then(|id| self.tasks.get(id))
+            };
+            let scope = Scope {
+                ctx: &ctx,
+                dag_inputs: &dag_inputs,
+                siblings: &siblings,
+            };
+            resolve_inputs(
+                &scope,
+                &Target {
+                    key,
+                    id,
+                    spec,
+                    component: target_component,
+                },
+            )
+        };
+        let inputs = match resolved {
+            Ok(inputs) => inputs,
+            Err(message) => {
+                return self
+                    .fail_new(dag_id, key, spec, kind, TaskIo::default(), message)
+                    .await
+            }
+        };
+        if let Some(condition) = spec.condition() {
+            match condition_holds(condition, &inputs) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let message = format!("condition is false: {condition}");
+                    let task = self.new_task(
+                        dag_id,
+                        key,
+                        spec,
+                        kind,
+                        TaskState::Skipped,
+                        inputs,
+                        json!({}),
+                        Some(message),
+                    );
+                    self.create(task).await?;
+                    return Ok(());
+                }
+                Err(message) => {
+                    return self
+                        .fail_new(dag_id, key, spec, kind, inputs, message)
+                        .await
+                }
+            }
+        }
+        match kind {
+            TaskKind::Dag => {
+                let mut task = self.new_task(
+                    dag_id,
+                    key,
+                    spec,
+                    kind,
+                    TaskState::Running,
+                    inputs,
+                    json!({}),
+                    None,
+                );
+                task.id = id;
+                self.create(task).await?;
+                Box::pin(self.reconcile(id)).await
+            }
+            TaskKind::Loop => {
+                let items = match loop_items(spec, &inputs) {
+                    Ok(items) => items,
+                    Err(message) => {
+                        return self
+                            .fail_new(dag_id, key, spec, kind, inputs, message)
+                            .await
+                    }
+                };
+                let parallelism = spec
+                    .iterator_policy
+                    .as_ref()
+                    .and_then(|p| p.parallelism_limit)
+                    .filter(|p| *p > 0);
+                let details = json!({"items": items, "iteration_count": items.len(), "parallelism": parallelism});
+                let mut task = self.new_task(
+                    dag_id,
+                    key,
+                    spec,
+                    kind,
+                    TaskState::Running,
+                    inputs,
+                    details,
+                    None,
+                );
+                task.id = id;
+                self.create(task).await?;
+                Box::pin(self.reconcile(id)).await
+            }
+            TaskKind::Importer => {
+                let mut task = self.new_task(
+                    dag_id,
+                    key,
+                    spec,
+                    kind,
+                    TaskState::Running,
+                    inputs,
+                    json!({}),
+                    None,
+                );
+                task.id = id;
+                self.create(task).await?;
+                self.run_importer(id).await
+            }
+            _ => {
+                let mut task = self.new_task(
+                    dag_id,
+                    key,
+                    spec,
+                    kind,
+                    TaskState::Pending,
+                    inputs,
+                    json!({}),
+                    None,
+                );
+                task.id = id;
+                self.create(task).await?;
+                self.start_step(id, spec).await
+            }
+        }
+    }
+
+    async fn fail_new(
+        &mut self,
+        dag_id: TaskId,
+        key: &str,
+        spec: &PipelineTaskSpec,
+        kind: TaskKind,
+        inputs: TaskIo,
+        message: String,
+    ) -> Result<(), EngineError> {
+        let task = self.new_task(
+            dag_id,
+            key,
+            spec,
+            kind,
+            TaskState::Failed,
+            inputs,
+            json!({}),
+            Some(message),
+        );
+        self.create(task).await?;
+        Ok(())
+    }
+
+    async fn fail(&mut self, id: TaskId, message: String) -> Result<(), EngineError> {
+        let update = TaskUpdate {
+            error: Some(Some(message.clone())),
+            ..TaskUpdate::state(TaskState::Failed).with_message(message)
+        };
+        self.update(id, update).await?;
+        Ok(())
+    }
+
+    /// A step (container or importer) that was running when Weir stopped: run it again.
+    pub(super) async fn resume_step(&mut self, id: TaskId) -> Result<(), EngineError> {
+        let task = self.tasks[&id].clone();
+        if task.state == TaskState::Running {
+            let update = TaskUpdate {
+                started_at: Some(None),
+                ..TaskUpdate::state(TaskState::Pending)
+                    .with_message("the previous attempt was interrupted; running it again")
+            };
+            self.update(id, update).await?;
+        }
+        let ctx = self.ctx.clone();
+        let spec = self
+            .parent_component(&task)
+            .and_then(|parent| ctx.task_spec(&parent, &task.name));
+        let Some(spec) = spec else {
+            return self
+                .fail(id, format!("the spec has no task `{}`", task.name))
+                .await;
+        };
+        match task.kind {
+            TaskKind::Importer => {
+                self.update(id, TaskUpdate::state(TaskState::Running))
+                    .await?;
+                self.run_importer(id).await
+            }
+            _ => self.start_step(id, spec).await,
+        }
+    }
+
+    /// A container step: a cache hit, a volume step, or a job.
+    async fn start_step(&mut self, id: TaskId, spec: &PipelineTaskSpec) -> Result<(), EngineError> {
+        let ctx = self.ctx.clone();
+        let task = self.tasks[&id].clone();
+        let inputs = TaskIo::from_value(&task.inputs);
+        let component = ctx.spec().component(&spec.component_ref.name);
+        let label = component
+            .and_then(|c| c.executor_label.clone())
+            .unwrap_or_default();
+        let container = match ctx.spec().executor(&label).map(|e| e.kind()) {
+            Some(ExecutorKind::Container(container)) => container,
+            _ => {
+                return self
+                    .fail(
+                        id,
+                        format!("`{}` has no container executor `{label}`", task.name),
+                    )
+                    .await
+            }
+        };
+        let Some(component) = component else {
+            return Ok(());
+        };
+        if let Some(outputs) = crate::volumes::run_volume_step(&ctx, container, &inputs) {
+            return match outputs {
+                Ok(outputs) => {
+                    self.update(
+                        id,
+                        TaskUpdate {
+                            outputs: Some(outputs.to_value()),
+                            ..TaskUpdate::state(TaskState::Succeeded)
+                        },
+                    )
+                    .await?;
+                    Ok(())
+                }
+                Err(message) => self.fail(id, message).await,
+            };
+        }
+        let scratch = ctx.layout.task_scratch(ctx.run.id, id);
+        let setup = {
+            let dag_path = self
+                .tasks
+                .get(&task.parent_id.unwrap_or(id))
+                .map(|p| p.path.clone())
+                .unwrap_or_default();
+            let sibling_output = |producer: &str, key: &str| {
+                let sibling = self
+                    .by_path
+                    .get(&format!("{dag_path}/{producer}"))
+                    .and_then(|i| self.tasks.get(i))?;
+                TaskIo::from_value(&sibling.outputs)
+                    .parameters
+                    .get(key)
+                    .cloned()
+            };
+            let names = NameSources {
+                inputs: &inputs,
+                sibling_output: &sibling_output,
+            };
+            platform::setup(self.shared.store.as_ref(), &ctx, &label, &names, &scratch).await
+        };
+        let setup = match setup {
+            Ok(setup) => setup,
+            Err(message) => return self.fail(id, message).await,
+        };
+        let cache_enabled = spec.cache_enabled() && !ctx.run.options.no_cache;
+        let fingerprint = cache::fingerprint(spec, component, container, &inputs, &setup.pvc_names);
+        if cache_enabled {
+            let pipeline = format!("pipeline/{}", ctx.pipeline_name());
+            if let Some(entry) = self
+                .shared
+                .store
+                .find_cache_entry(&fingerprint, &pipeline)
+                .await?
+            {
+                if let Ok(cached) = self.shared.store.get_task(entry.task_id).await {
+                    let details = json!({"component": spec.component_ref.name, "fingerprint": fingerprint, "image": container.image,
+                        "cached_from": {"run_id": cached.run_id.to_string(), "task_id": cached.id.to_string(), "path": cached.path}});
+                    let message = format!(
+                        "reused the outputs of run {} task {}",
+                        cached.run_id, cached.path
+                    );
+                    let update = TaskUpdate {
+                        outputs: Some(cached.outputs.clone()),
+                        details: Some(details),
+                        ..TaskUpdate::state(TaskState::Cached).with_message(message)
+                    };
+                    self.update(id, update).await?;
+                    return Ok(());
+                }
+            }
+        }
+        let host_path = self.shared.host_path.clone();
+        let launch = LaunchInput {
+            ctx: &ctx,
+            task_key: &task.name,
+            task_id: id,
+            component,
+            container,
+            inputs: &inputs,
+            platform: PlatformEnv {
+                env: setup.env.clone(),
+                timeout: setup.timeout,
+            },
+            host_path: &host_path,
+        };
+        let mut launch_plan = match plan(&launch) {
+            Ok(plan) => plan,
+            Err(message) => return self.fail(id, message).await,
+        };
+        launch_plan.argv = match platform::wrap_with_mounts(launch_plan.argv, &setup.mounts) {
+            Ok(argv) => argv,
+            Err(message) => return self.fail(id, message).await,
+        };
+        let mut details = json!({
+            "component": spec.component_ref.name,
+            "image": container.image,
+            "command": launch_plan.argv,
+            "executor_input": launch_plan.executor_input,
+        });
+        if cache_enabled {
+            details["fingerprint"] = Value::String(fingerprint);
+        }
+        if task.details.get("exit_task").is_some() {
+            details["exit_task"] = Value::Bool(true);
+        }
+        if !setup.recorded.as_object().is_some_and(|o| o.is_empty()) && !setup.recorded.is_null() {
+            details["platform"] = setup.recorded.clone();
+        }
+        if let Some(memory) = launch_plan.limits.memory_bytes {
+            details["memory_limit_bytes"] = json!(memory);
+        }
+        if let Some(cpu) = launch_plan.limits.cpu_cores {
+            details["cpu_limit"] = json!(cpu);
+        }
+        let update = TaskUpdate {
+            details: Some(details),
+            log_path: Some(launch_plan.log_path.display().to_string()),
+            ..Default::default()
+        };
+        self.update(id, update).await?;
+        let token = self.kill.child_token();
+        self.job_tokens.insert(id, token.clone());
+        let retry = RetryPlan::from_policy(spec.retry_policy.as_ref());
+        let env = self.job_env.clone();
+        let attempt = task.attempt;
+        let handle = self
+            .jobs
+            .spawn(async move { (id, run_job(env, launch_plan, retry, attempt, token).await) });
+        self.job_ids.insert(handle.id(), id);
+        Ok(())
+    }
+
+    /// An importer: records the artifact at the given URI as this task's output.
+    async fn run_importer(&mut self, id: TaskId) -> Result<(), EngineError> {
+        let ctx = self.ctx.clone();
+        let task = self.tasks[&id].clone();
+        let inputs = TaskIo::from_value(&task.inputs);
+        let component_name = task
+            .details
+            .get("component")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let importer = ctx
+            .spec()
+            .component(&component_name)
+            .and_then(|c| c.executor_label.as_deref())
+            .and_then(|l| ctx.spec().executor(l))
+            .and_then(|e| e.importer.clone());
+        let Some(importer) = importer else {
+            return self
+                .fail(id, "the importer executor is missing".to_owned())
+                .await;
+        };
+        let uri = match importer.artifact_uri.as_ref() {
+            Some(uri) if uri.constant.is_some() => uri
+                .constant
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            Some(uri) => uri
+                .runtime_parameter
+                .as_ref()
+                .and_then(|p| inputs.parameter(p))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            None => None,
+        };
+        let Some(uri) = uri.filter(|u| !u.is_empty()) else {
+            return self
+                .fail(id, "the importer has no artifact URI".to_owned())
+                .await;
+        };
+        let mut metadata = importer.metadata.clone().unwrap_or_else(|| json!({}));
+        substitute_metadata(&mut metadata, &inputs);
+        let artifact_type =
+            serde_json::to_value(&importer.type_schema).unwrap_or_else(|_| json!({}));
+        let recorded = self
+            .shared
+            .store
+            .create_artifact(&NewArtifact {
+                run_id: ctx.run.id,
+                task_id: Some(id),
+                name: "artifact".to_owned(),
+                uri: uri.clone(),
+                schema_title: importer.type_schema.title().to_owned(),
+                metadata: metadata.clone(),
+            })
+            .await?;
+        let mut outputs = TaskIo::default();
+        outputs.artifacts.insert(
+            "artifact".to_owned(),
+            vec![ArtifactRef {
+                id: recorded.id,
+                name: "artifact".to_owned(),
+                uri,
+                artifact_type,
+                metadata,
+            }],
+        );
+        self.update(
+            id,
+            TaskUpdate {
+                outputs: Some(outputs.to_value()),
+                ..TaskUpdate::state(TaskState::Succeeded)
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Importer metadata values may be input placeholders (`{{$.inputs.parameters['x']}}`).
+fn substitute_metadata(metadata: &mut Value, inputs: &TaskIo) {
+    match metadata {
+        Value::String(text)
+            if text.starts_with("{{$.inputs.parameters['") && text.ends_with("']}}") =>
+        {
+            let name = &text["{{$.inputs.parameters['".len()..text.len() - "']}}".len()];
+            if let Some(value) = inputs.parameter(name) {
+                *metadata = value.clone();
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| substitute_metadata(v, inputs)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| substitute_metadata(v, inputs)),
+        _ => {}
+    }
+}

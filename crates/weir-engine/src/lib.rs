@@ -1,0 +1,182 @@
+//! `weir-engine`: runs compiled Kubeflow pipelines with KFP's semantics on this machine.
+//!
+//! [`Engine::submit`] validates a pipeline and its parameters and records a run;
+//! [`Engine::execute`] drives a recorded run to its end, which is also how a run interrupted by a
+//! crash is resumed. Each run has one driver (`driver/`) that owns the run's executions and
+//! records every decision in the store before acting on it; container steps run as jobs
+//! (`job.rs`) on the local process executor of `weir-executors`.
+//!
+//! The engine knows the store only through `MetadataStore` and the executor only through
+//! `weir-executors`' process API. It does not know about HTTP or the command line.
+
+mod cache;
+mod context;
+mod driver;
+mod io;
+mod job;
+mod launch;
+mod platform;
+mod resolve;
+mod submit;
+mod value;
+mod volumes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, OnceCell, Semaphore};
+use tokio_util::sync::CancellationToken;
+use weir_executors::PythonEnvs;
+use weir_spec::Diagnostic;
+use weir_store::{MetadataStore, Run, StoreError};
+use weir_types::{RunId, RunState, TaskId, TaskKind, TaskState};
+
+pub use context::Layout;
+pub use io::{ArtifactRef, TaskIo};
+pub use platform::config_map_key;
+pub use submit::SubmitRequest;
+pub use value::{parse_cli_value, text_form};
+
+/// Why the engine could not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the pipeline is invalid:\n{}", .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    InvalidSpec(Vec<Diagnostic>),
+    #[error("parameter `{name}`: {message}")]
+    InvalidParameter { name: String, message: String },
+    #[error("the run cannot do that now: {0}")]
+    FailedPrecondition(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Something that happened, for progress displays.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    RunChanged {
+        run_id: RunId,
+        state: RunState,
+    },
+    TaskChanged {
+        run_id: RunId,
+        task_id: TaskId,
+        path: String,
+        display_name: String,
+        kind: TaskKind,
+        state: TaskState,
+        message: Option<String>,
+    },
+}
+
+/// How the engine runs things.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Container steps running at once, over all runs.
+    pub max_parallel: usize,
+    /// Time between SIGTERM and SIGKILL when a step is stopped.
+    pub kill_grace: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        EngineConfig {
+            max_parallel: cores,
+            kill_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn MetadataStore>,
+    pub(crate) layout: Layout,
+    pub(crate) python: Arc<OnceCell<Arc<PythonEnvs>>>,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) kill_grace: Duration,
+    pub(crate) host_path: String,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+impl Shared {
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+}
+
+/// The engine. Cheap to clone; clones share the store, the slots and the Python environments.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn MetadataStore>, layout: Layout, config: EngineConfig) -> Engine {
+        let (events, _) = broadcast::channel(4096);
+        let host_path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned());
+        Engine {
+            shared: Arc::new(Shared {
+                store,
+                layout,
+                python: Arc::new(OnceCell::new()),
+                slots: Arc::new(Semaphore::new(config.max_parallel.max(1))),
+                kill_grace: config.kill_grace,
+                host_path,
+                events,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn MetadataStore> {
+        &self.shared.store
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.shared.layout
+    }
+
+    /// Events of every run this engine drives.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Validates a pipeline and its parameters and records a PENDING run. Nothing runs yet.
+    pub async fn submit(&self, request: SubmitRequest) -> Result<Run, EngineError> {
+        submit::submit(&self.shared, request).await
+    }
+
+    /// Drives a recorded run until it ends: a new run, a run interrupted by a crash (finished
+    /// tasks are kept, interrupted ones run again), or a failed or canceled run being retried
+    /// (see [`Engine::prepare_retry`]). `cancel` stops it gracefully (exit handlers still run);
+    /// `kill` stops everything at once.
+    pub async fn execute(
+        &self,
+        run_id: RunId,
+        cancel: CancellationToken,
+        kill: CancellationToken,
+    ) -> Result<Run, EngineError> {
+        let run = self.shared.store.get_run(run_id).await?;
+        if run.state.is_terminal() {
+            return Err(EngineError::FailedPrecondition(format!(
+                "run {run_id} already ended {}",
+                run.state
+            )));
+        }
+        let ctx = submit::context(&self.shared, run)?;
+        driver::Driver::new(self.shared.clone(), ctx, cancel, kill)
+            .drive()
+            .await
+    }
+
+    /// Makes a FAILED or CANCELED run runnable again: failed, canceled and skipped executions
+    /// (and the DAGs above them) go back to PENDING so that `execute` runs only them again;
+    /// everything that succeeded is kept.
+    pub async fn prepare_retry(&self, run_id: RunId) -> Result<Run, EngineError> {
+        submit::prepare_retry(&self.shared, run_id).await
+    }
+}

@@ -1,0 +1,240 @@
+//! Accepting a run: the spec is validated, parameters are checked against the pipeline's
+//! declared inputs and completed with defaults, and the run is recorded before anything runs.
+
+use serde_json::{json, Map, Value};
+use weir_spec::model::ParameterType;
+use weir_spec::{PipelineDocument, Severity};
+use weir_store::{NewRun, Run, RunOptions, RuntimeConfig, TaskUpdate};
+use weir_types::{RunId, RunState, TaskState};
+
+use crate::context::{Layout, RunContext};
+use crate::value::coerce;
+use crate::{EngineError, Shared};
+
+/// What a run is started with.
+#[derive(Debug, Clone)]
+pub struct SubmitRequest {
+    pub document: PipelineDocument,
+    pub display_name: Option<String>,
+    pub experiment: Option<String>,
+    /// Parameter values, typed (JSON).
+    pub parameters: Map<String, Value>,
+    pub options: RunOptions,
+    pub pipeline_root: Option<String>,
+}
+
+pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Run, EngineError> {
+    let diagnostics: Vec<_> = weir_spec::validate(&request.document)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    if !diagnostics.is_empty() {
+        return Err(EngineError::InvalidSpec(diagnostics));
+    }
+    let parameters = complete_parameters(&request.document, request.parameters)?;
+    let experiment = match &request.experiment {
+        Some(name) => Some(shared.store.ensure_experiment(name).await?.id),
+        None => Some(shared.store.ensure_experiment("Default").await?.id),
+    };
+    let spec = &request.document.spec;
+    let pipeline_name = spec.name().to_owned();
+    let display_name = request.display_name.unwrap_or_else(|| {
+        format!(
+            "{} {}",
+            pipeline_name,
+            chrono::Utc::now().format("%Y-%m-%d %H-%M-%S")
+        )
+    });
+    let mut stored_spec = json!({"pipeline_spec": spec});
+    if let Some(platform) = &request.document.platform {
+        stored_spec["platform_spec"] =
+            serde_json::to_value(platform).map_err(|e| EngineError::Internal(e.to_string()))?;
+    }
+    let run = NewRun {
+        id: RunId::new(),
+        experiment_id: experiment,
+        display_name,
+        description: spec.pipeline_info.description.clone().unwrap_or_default(),
+        pipeline_name,
+        pipeline_spec: stored_spec,
+        runtime_config: RuntimeConfig {
+            parameters,
+            pipeline_root: request
+                .pipeline_root
+                .or_else(|| spec.default_pipeline_root.clone())
+                .filter(|r| !r.contains("://")),
+        },
+        options: request.options,
+        pipeline_version_id: None,
+        recurring_run_id: None,
+    };
+    Ok(shared.store.create_run(&run).await?)
+}
+
+/// Checks supplied parameters against `root.inputDefinitions` and adds defaults (KFP
+/// `validatePipelineJobInputs`): unknown names and values of the wrong type are refused, a
+/// required parameter without a value is refused, a missing optional one becomes null.
+pub fn complete_parameters(
+    document: &PipelineDocument,
+    supplied: Map<String, Value>,
+) -> Result<Map<String, Value>, EngineError> {
+    let root = &document.spec.root;
+    let mut parameters = Map::new();
+    for (name, value) in supplied {
+        let Some(declared) = root.input_parameter(&name) else {
+            let known: Vec<&str> = root.input_parameters().map(|(n, _)| n.as_str()).collect();
+            let known = if known.is_empty() {
+                "it has none".to_owned()
+            } else {
+                format!("it has: {}", known.join(", "))
+            };
+            return Err(EngineError::InvalidParameter {
+                name,
+                message: format!("the pipeline has no such parameter ({known})"),
+            });
+        };
+        let declared_type = declared
+            .parameter_type
+            .clone()
+            .unwrap_or(ParameterType::String);
+        if declared_type == ParameterType::TaskFinalStatus {
+            return Err(EngineError::InvalidParameter {
+                name,
+                message: "a task status cannot be given as a parameter".to_owned(),
+            });
+        }
+        let value = if declared_type == ParameterType::String && !value.is_string() {
+            return Err(EngineError::InvalidParameter {
+                name,
+                message: format!("expects STRING, got {value}"),
+            });
+        } else {
+            coerce(value, Some(&declared_type)).map_err(|message| {
+                EngineError::InvalidParameter {
+                    name: name.clone(),
+                    message,
+                }
+            })?
+        };
+        parameters.insert(name, value);
+    }
+    for (name, declared) in root.input_parameters() {
+        if parameters.contains_key(name) {
+            continue;
+        }
+        match (&declared.default_value, declared.is_optional()) {
+            (Some(default), _) => {
+                parameters.insert(name.clone(), weir_spec::model::protojson_numbers(default));
+            }
+            (None, true) => {
+                parameters.insert(name.clone(), Value::Null);
+            }
+            (None, false) => {
+                let type_name = declared
+                    .parameter_type
+                    .as_ref()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                return Err(EngineError::InvalidParameter {
+                    name: name.clone(),
+                    message: format!(
+                        "is required ({type_name}) and has no default; pass --param {name}=..."
+                    ),
+                });
+            }
+        }
+    }
+    Ok(parameters)
+}
+
+/// Rebuilds what a driver needs from a stored run.
+pub(crate) fn context(shared: &Shared, run: Run) -> Result<RunContext, EngineError> {
+    let parsed = weir_spec::parse_value(run.pipeline_spec.clone());
+    let document = parsed.document.ok_or_else(|| {
+        EngineError::Internal(format!(
+            "the stored spec of run {} cannot be read: {:?}",
+            run.id, parsed.diagnostics
+        ))
+    })?;
+    let pipeline_root = run
+        .runtime_config
+        .pipeline_root
+        .as_ref()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| shared.layout.artifact_root());
+    let short_id: String = run.id.to_string().chars().take(8).collect();
+    let resource_name = format!("{}-{short_id}", document.spec.name());
+    Ok(RunContext {
+        run,
+        document,
+        layout: Layout::clone(&shared.layout),
+        pipeline_root,
+        resource_name,
+    })
+}
+
+pub(crate) async fn prepare_retry(shared: &Shared, run_id: RunId) -> Result<Run, EngineError> {
+    let run = shared.store.get_run(run_id).await?;
+    if !matches!(run.state, RunState::Failed | RunState::Canceled) {
+        return Err(EngineError::FailedPrecondition(format!(
+            "only FAILED or CANCELED runs can be retried; run {run_id} is {}",
+            run.state
+        )));
+    }
+    let tasks = shared.store.list_tasks(run_id).await?;
+    let mut reset: Vec<&weir_store::Task> = tasks
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.state,
+                TaskState::Failed | TaskState::Canceled | TaskState::Skipped
+            )
+        })
+        .collect();
+    // DAGs above a reset task must run again too; executions that were skipped because of an
+    // upstream failure are deleted from the walk by resetting them as well.
+    let mut ancestors = Vec::new();
+    for task in &reset {
+        let mut parent = task.parent_id;
+        while let Some(id) = parent {
+            let Some(dag) = tasks.iter().find(|t| t.id == id) else {
+                break;
+            };
+            ancestors.push(dag);
+            parent = dag.parent_id;
+        }
+    }
+    reset.extend(ancestors);
+    reset.sort_by_key(|t| t.id);
+    reset.dedup_by_key(|t| t.id);
+    for task in reset {
+        if task.state == TaskState::Pending
+            || task.state == TaskState::Running && !task.kind.is_dag_like()
+        {
+            continue;
+        }
+        let update = TaskUpdate {
+            error: Some(None),
+            finished_at: Some(None),
+            started_at: Some(None),
+            ..TaskUpdate::state(if task.kind.is_dag_like() {
+                TaskState::Running
+            } else {
+                TaskState::Pending
+            })
+            .with_message("retry")
+        };
+        if task
+            .state
+            .transition(update.state.unwrap_or(TaskState::Pending))
+            .is_ok()
+            || task.kind.is_dag_like()
+        {
+            shared.store.update_task(task.id, &update).await?;
+        }
+    }
+    Ok(shared
+        .store
+        .set_run_state(run_id, RunState::Running, Some("retry"))
+        .await?)
+}

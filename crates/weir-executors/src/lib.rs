@@ -1,0 +1,15 @@
+//! Runs one leaf task of a pipeline as a local host process, and manages the cached Python
+//! environments that KFP lightweight Python components install their packages into.
+//!
+//! Owns: supervising a child process ([`process`]: process group, log capture, timeout,
+//! cancellation, resource limits) and Weir-managed virtual environments ([`pyenv`]: reading a
+//! KFP component's `pip install` preamble, building a matching venv once, sharing it).
+//!
+//! Must not know: databases, HTTP, the pipeline model (`weir-spec`), run or task state. The
+//! caller turns a task into a [`process::ProcessSpec`] and an outcome back into task state.
+
+pub mod process;
+pub mod pyenv;
+
+pub use process::{run_process, ProcessOutcome, ProcessSpec, ResourceLimits, Termination};
+pub use pyenv::{PipInstall, PreparedEnv, PyEnvError, PythonEnvs, Requirements};

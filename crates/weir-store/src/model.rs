@@ -1,0 +1,194 @@
+//! The records the store keeps.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use weir_types::{ExperimentId, RunId, RunState, TaskId, TaskKind, TaskState};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Experiment {
+    pub id: ExperimentId,
+    pub name: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a run was started with, besides the spec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    /// Pipeline parameters after defaults were applied.
+    #[serde(default)]
+    pub parameters: serde_json::Map<String, Value>,
+    /// Where artifacts go; absent means the data dir's artifact folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_root: Option<String>,
+}
+
+/// How a run is executed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// Disable caching for every task of the run.
+    #[serde(default)]
+    pub no_cache: bool,
+    /// At most this many container steps of the run at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: RunId,
+    pub experiment_id: Option<ExperimentId>,
+    pub display_name: String,
+    pub description: String,
+    pub pipeline_name: String,
+    /// `{"pipeline_spec": ..., "platform_spec": ...}` as the run ran it.
+    pub pipeline_spec: Value,
+    pub runtime_config: RuntimeConfig,
+    pub options: RunOptions,
+    pub pipeline_version_id: Option<String>,
+    pub recurring_run_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    pub id: RunId,
+    pub experiment_id: Option<ExperimentId>,
+    pub display_name: String,
+    pub description: String,
+    pub pipeline_name: String,
+    pub pipeline_spec: Value,
+    pub runtime_config: RuntimeConfig,
+    pub options: RunOptions,
+    pub state: RunState,
+    pub error: Option<String>,
+    pub archived: bool,
+    pub pipeline_version_id: Option<String>,
+    pub recurring_run_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Which runs to list: newest first.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    pub limit: Option<u32>,
+    pub states: Vec<RunState>,
+    pub experiment_id: Option<ExperimentId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateChange {
+    pub state: String,
+    pub at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub id: TaskId,
+    pub run_id: RunId,
+    pub parent_id: Option<TaskId>,
+    pub path: String,
+    pub name: String,
+    pub display_name: String,
+    pub kind: TaskKind,
+    pub iteration_index: Option<i64>,
+    pub state: TaskState,
+    pub inputs: Value,
+    pub details: Value,
+    pub message: Option<String>,
+}
+
+/// One execution of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub run_id: RunId,
+    pub parent_id: Option<TaskId>,
+    pub path: String,
+    pub name: String,
+    pub display_name: String,
+    pub kind: TaskKind,
+    pub iteration_index: Option<i64>,
+    pub state: TaskState,
+    pub inputs: Value,
+    pub outputs: Value,
+    pub details: Value,
+    pub error: Option<String>,
+    pub attempt: i64,
+    pub log_path: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Fields to change on a task; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TaskUpdate {
+    pub state: Option<TaskState>,
+    /// Recorded with the state change.
+    pub message: Option<String>,
+    pub inputs: Option<Value>,
+    pub outputs: Option<Value>,
+    pub details: Option<Value>,
+    /// `Some(None)` clears the error.
+    pub error: Option<Option<String>>,
+    pub attempt: Option<i64>,
+    pub log_path: Option<String>,
+    /// `Some(None)` clears it (a task going back to PENDING).
+    pub started_at: Option<Option<DateTime<Utc>>>,
+    pub finished_at: Option<Option<DateTime<Utc>>>,
+}
+
+impl TaskUpdate {
+    pub fn state(state: TaskState) -> Self {
+        TaskUpdate {
+            state: Some(state),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewArtifact {
+    pub run_id: RunId,
+    pub task_id: Option<TaskId>,
+    pub name: String,
+    pub uri: String,
+    pub schema_title: String,
+    pub metadata: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Artifact {
+    pub id: i64,
+    pub run_id: RunId,
+    pub task_id: Option<TaskId>,
+    pub name: String,
+    pub uri: String,
+    pub schema_title: String,
+    pub metadata: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheEntry {
+    pub fingerprint: String,
+    pub pipeline_name: String,
+    pub task_id: TaskId,
+    pub run_id: RunId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The keys and values of a secret (or a config map).
+pub type SecretData = BTreeMap<String, String>;

@@ -1,0 +1,249 @@
+//! Tasks (executions), artifacts and cache entries.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+use weir_types::{RunId, TaskId, TaskState};
+
+use super::convert::{
+    append_history, json, millis, now_millis, optional_parsed, optional_time, parsed, time, to_json,
+};
+use crate::{Artifact, CacheEntry, NewArtifact, NewTask, Result, StoreError, Task, TaskUpdate};
+
+pub(super) async fn create_task(pool: &SqlitePool, task: &NewTask) -> Result<Task> {
+    let mut tx = pool.begin().await?;
+    let now = now_millis();
+    let started = matches!(task.state, TaskState::Running).then_some(now);
+    let finished = task.state.is_terminal().then_some(now);
+    let inserted = sqlx::query(
+        "INSERT INTO tasks (id, run_id, parent_id, path, name, display_name, kind, iteration_index, state, \
+         inputs, details, error, created_at, started_at, finished_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, path) DO NOTHING",
+    )
+    .bind(task.id.to_string())
+    .bind(task.run_id.to_string())
+    .bind(task.parent_id.map(|p| p.to_string()))
+    .bind(&task.path)
+    .bind(&task.name)
+    .bind(&task.display_name)
+    .bind(task.kind.as_str())
+    .bind(task.iteration_index)
+    .bind(task.state.as_str())
+    .bind(to_json(&task.inputs)?)
+    .bind(to_json(&task.details)?)
+    .bind(task.message.as_deref().filter(|_| task.state == TaskState::Failed))
+    .bind(now)
+    .bind(started)
+    .bind(finished)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::Conflict(format!(
+            "run {} already has a task at {}",
+            task.run_id, task.path
+        )));
+    }
+    let id = task.id.to_string();
+    append_history(
+        &mut *tx,
+        "task_state_history",
+        "task_id",
+        &id,
+        task.state.as_str(),
+        task.message.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    get_task(pool, task.id).await
+}
+
+pub(super) async fn get_task(pool: &SqlitePool, id: TaskId) -> Result<Task> {
+    let row = sqlx::query("SELECT * FROM tasks WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("task", id))?;
+    task(&row)
+}
+
+pub(super) async fn list_tasks(pool: &SqlitePool, run_id: RunId) -> Result<Vec<Task>> {
+    let rows = sqlx::query("SELECT * FROM tasks WHERE run_id = ? ORDER BY created_at, rowid")
+        .bind(run_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(task).collect()
+}
+
+pub(super) async fn update_task(
+    pool: &SqlitePool,
+    id: TaskId,
+    update: &TaskUpdate,
+) -> Result<Task> {
+    let mut tx = pool.begin().await?;
+    let key = id.to_string();
+    let current: String = sqlx::query_scalar("SELECT state FROM tasks WHERE id = ?")
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("task", id))?;
+    let current: TaskState = current.parse().map_err(|message| StoreError::Corrupt {
+        what: "state",
+        message,
+    })?;
+    let state_change = update.state.filter(|s| *s != current);
+    if let Some(state) = state_change {
+        current.transition(state)?;
+    }
+    let now = now_millis();
+    let started = update
+        .started_at
+        .map(|t| t.map(|t| millis(&t)))
+        .or_else(|| (state_change == Some(TaskState::Running)).then_some(Some(now)));
+    let finished = update
+        .finished_at
+        .map(|t| t.map(|t| millis(&t)))
+        .or_else(|| state_change.filter(|s| s.is_terminal()).map(|_| Some(now)));
+    sqlx::query(
+        "UPDATE tasks SET state = COALESCE(?, state), inputs = COALESCE(?, inputs), outputs = COALESCE(?, outputs), \
+         details = COALESCE(?, details), error = CASE WHEN ? THEN ? ELSE error END, \
+         attempt = COALESCE(?, attempt), log_path = COALESCE(?, log_path), \
+         started_at = CASE WHEN ? THEN ? ELSE started_at END, finished_at = CASE WHEN ? THEN ? ELSE finished_at END \
+         WHERE id = ?",
+    )
+    .bind(state_change.map(|s| s.as_str()))
+    .bind(update.inputs.as_ref().map(to_json).transpose()?)
+    .bind(update.outputs.as_ref().map(to_json).transpose()?)
+    .bind(update.details.as_ref().map(to_json).transpose()?)
+    .bind(update.error.is_some())
+    .bind(update.error.clone().flatten())
+    .bind(update.attempt)
+    .bind(&update.log_path)
+    .bind(started.is_some())
+    .bind(started.flatten())
+    .bind(finished.is_some())
+    .bind(finished.flatten())
+    .bind(&key)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(state) = state_change {
+        append_history(
+            &mut *tx,
+            "task_state_history",
+            "task_id",
+            &key,
+            state.as_str(),
+            update.message.as_deref(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    get_task(pool, id).await
+}
+
+fn task(row: &SqliteRow) -> Result<Task> {
+    Ok(Task {
+        id: parsed(row, "id")?,
+        run_id: parsed(row, "run_id")?,
+        parent_id: optional_parsed(row, "parent_id")?,
+        path: row.try_get("path")?,
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        kind: parsed(row, "kind")?,
+        iteration_index: row.try_get("iteration_index")?,
+        state: parsed(row, "state")?,
+        inputs: json(row, "inputs")?,
+        outputs: json(row, "outputs")?,
+        details: json(row, "details")?,
+        error: row.try_get("error")?,
+        attempt: row.try_get("attempt")?,
+        log_path: row.try_get("log_path")?,
+        created_at: time(row.try_get("created_at")?),
+        started_at: optional_time(row.try_get("started_at")?),
+        finished_at: optional_time(row.try_get("finished_at")?),
+    })
+}
+
+pub(super) async fn create_artifact(pool: &SqlitePool, artifact: &NewArtifact) -> Result<Artifact> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO artifacts (run_id, task_id, name, uri, schema_title, metadata, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(artifact.run_id.to_string())
+    .bind(artifact.task_id.map(|t| t.to_string()))
+    .bind(&artifact.name)
+    .bind(&artifact.uri)
+    .bind(&artifact.schema_title)
+    .bind(to_json(&artifact.metadata)?)
+    .bind(now_millis())
+    .fetch_one(pool)
+    .await?;
+    get_artifact(pool, id).await
+}
+
+pub(super) async fn get_artifact(pool: &SqlitePool, id: i64) -> Result<Artifact> {
+    let row = sqlx::query("SELECT * FROM artifacts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("artifact", id))?;
+    artifact(&row)
+}
+
+pub(super) async fn list_run_artifacts(pool: &SqlitePool, run_id: RunId) -> Result<Vec<Artifact>> {
+    let rows = sqlx::query("SELECT * FROM artifacts WHERE run_id = ? ORDER BY id")
+        .bind(run_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(artifact).collect()
+}
+
+fn artifact(row: &SqliteRow) -> Result<Artifact> {
+    Ok(Artifact {
+        id: row.try_get("id")?,
+        run_id: parsed(row, "run_id")?,
+        task_id: optional_parsed(row, "task_id")?,
+        name: row.try_get("name")?,
+        uri: row.try_get("uri")?,
+        schema_title: row.try_get("schema_title")?,
+        metadata: json(row, "metadata")?,
+        created_at: time(row.try_get("created_at")?),
+    })
+}
+
+pub(super) async fn find_cache_entry(
+    pool: &SqlitePool,
+    fingerprint: &str,
+    pipeline_name: &str,
+) -> Result<Option<CacheEntry>> {
+    let row = sqlx::query(
+        "SELECT * FROM cache_entries WHERE fingerprint = ? AND pipeline_name = ? ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(fingerprint)
+    .bind(pipeline_name)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(CacheEntry {
+            fingerprint: row.try_get("fingerprint")?,
+            pipeline_name: row.try_get("pipeline_name")?,
+            task_id: parsed(&row, "task_id")?,
+            run_id: parsed(&row, "run_id")?,
+            created_at: time(row.try_get("created_at")?),
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn put_cache_entry(pool: &SqlitePool, entry: &CacheEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO cache_entries (fingerprint, pipeline_name, task_id, run_id, created_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&entry.fingerprint)
+    .bind(&entry.pipeline_name)
+    .bind(entry.task_id.to_string())
+    .bind(entry.run_id.to_string())
+    .bind(millis(&entry.created_at))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
