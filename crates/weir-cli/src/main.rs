@@ -1,8 +1,12 @@
 //! `weir`: Kubeflow Pipelines in one binary.
 
 mod commands;
+mod data;
 mod input;
+mod progress;
+mod table;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -14,6 +18,9 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Run Kubeflow Pipelines on one machine, with the KFP API and UI"
 )]
 struct Cli {
+    /// Where Weir keeps its database, artifacts and logs [default: ~/.local/share/weir]
+    #[arg(long, global = true, env = "WEIR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,6 +31,22 @@ enum Command {
     Validate(commands::validate::Args),
     /// Print a pipeline's inputs, outputs and task graph.
     Inspect(commands::inspect::Args),
+    /// Run a pipeline on this machine and wait for it to finish.
+    Run(commands::run::Args),
+    /// List, show and resume runs.
+    #[command(subcommand)]
+    Runs(commands::runs::Command),
+    /// Print the logs of a run's tasks.
+    Logs(commands::logs::Args),
+    /// Manage secrets that tasks receive as environment variables or files (Kubernetes secrets).
+    #[command(subcommand)]
+    Secrets(commands::secrets::Command),
+    /// Manage config maps that tasks receive as environment variables or files.
+    #[command(subcommand)]
+    Configmaps(commands::secrets::Command),
+    /// Manage named volumes (Kubernetes PVCs) that tasks mount.
+    #[command(subcommand)]
+    Volumes(commands::volumes::Command),
 }
 
 /// Output formats shared by the commands.
@@ -36,9 +59,31 @@ pub enum OutputFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WEIR_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let data_dir = data::data_dir(cli.data_dir);
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Inspect(args) => commands::inspect::run(&args),
+        Command::Run(args) => block_on(commands::run::run(args, data_dir)),
+        Command::Runs(command) => block_on(commands::runs::run(command, data_dir)),
+        Command::Logs(args) => block_on(commands::logs::run(args, data_dir)),
+        Command::Secrets(command) => block_on(commands::secrets::run(
+            command,
+            data_dir,
+            commands::secrets::Kind::Secret,
+        )),
+        Command::Configmaps(command) => block_on(commands::secrets::run(
+            command,
+            data_dir,
+            commands::secrets::Kind::ConfigMap,
+        )),
+        Command::Volumes(command) => block_on(commands::volumes::run(command, data_dir)),
     };
     match result {
         Ok(code) => code,
@@ -47,4 +92,13 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
+    future: F,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(future)
 }

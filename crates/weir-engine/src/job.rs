@@ -33,6 +33,7 @@ pub struct JobEnv {
     pub slots: Arc<Semaphore>,
     pub run_id: RunId,
     pub kill_grace: Duration,
+    pub events: tokio::sync::broadcast::Sender<crate::EngineEvent>,
 }
 
 /// Retries of a task: `retryPolicy`, with the SDK's defaults.
@@ -130,10 +131,20 @@ async fn run_attempts(
             log_path: Some(plan.log_path.display().to_string()),
             ..TaskUpdate::state(TaskState::Running).with_message(format!("attempt {attempt}"))
         };
-        env.store
+        let task = env
+            .store
             .update_task(plan.task_id, &running)
             .await
             .map_err(|e| format!("cannot record the attempt: {e}"))?;
+        let _ = env.events.send(crate::EngineEvent::TaskChanged {
+            run_id: task.run_id,
+            task_id: task.id,
+            path: task.path,
+            display_name: task.display_name,
+            kind: task.kind,
+            state: task.state,
+            message: (attempt > 1).then(|| format!("attempt {attempt}")),
+        });
         if attempt > 1 {
             append_log(
                 &plan.log_path,

@@ -98,7 +98,7 @@ pub(crate) struct Shared {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) kill_grace: Duration,
     pub(crate) host_path: String,
-    events: broadcast::Sender<EngineEvent>,
+    pub(crate) events: broadcast::Sender<EngineEvent>,
 }
 
 impl Shared {

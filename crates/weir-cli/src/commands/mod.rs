@@ -1,2 +1,7 @@
 pub mod inspect;
+pub mod logs;
+pub mod run;
+pub mod runs;
+pub mod secrets;
 pub mod validate;
+pub mod volumes;

@@ -54,6 +54,7 @@ impl Driver {
             slots: shared.slots.clone(),
             run_id: ctx.run.id,
             kill_grace: shared.kill_grace,
+            events: shared.events.clone(),
         });
         Driver {
             shared,

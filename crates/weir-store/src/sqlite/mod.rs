@@ -20,7 +20,9 @@ use crate::{
 };
 
 /// A store in one SQLite file, in WAL mode: readers never wait for the engine's writes, and a
-/// killed process loses nothing that was committed.
+/// killed process loses nothing that was committed. Write transactions start with
+/// `BEGIN IMMEDIATE`, so a transaction that reads before it writes never has to upgrade its lock
+/// (which fails at once with SQLITE_BUSY_SNAPSHOT when another connection wrote in between).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,

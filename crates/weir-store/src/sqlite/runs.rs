@@ -42,7 +42,7 @@ fn experiment(row: &SqliteRow) -> Result<Experiment> {
 }
 
 pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query(
         "INSERT INTO runs (id, experiment_id, display_name, description, pipeline_name, pipeline_spec, \
          runtime_config, options, state, pipeline_version_id, recurring_run_id, created_at) \
@@ -115,7 +115,7 @@ pub(super) async fn set_run_state(
     state: RunState,
     message: Option<&str>,
 ) -> Result<Run> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let key = id.to_string();
     let current: String = sqlx::query_scalar("SELECT state FROM runs WHERE id = ?")
         .bind(&key)

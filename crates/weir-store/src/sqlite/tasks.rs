@@ -10,7 +10,7 @@ use super::convert::{
 use crate::{Artifact, CacheEntry, NewArtifact, NewTask, Result, StoreError, Task, TaskUpdate};
 
 pub(super) async fn create_task(pool: &SqlitePool, task: &NewTask) -> Result<Task> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let now = now_millis();
     let started = matches!(task.state, TaskState::Running).then_some(now);
     let finished = task.state.is_terminal().then_some(now);
@@ -78,7 +78,7 @@ pub(super) async fn update_task(
     id: TaskId,
     update: &TaskUpdate,
 ) -> Result<Task> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let key = id.to_string();
     let current: String = sqlx::query_scalar("SELECT state FROM tasks WHERE id = ?")
         .bind(&key)
