@@ -36,6 +36,8 @@ pub struct PlatformSetup {
 
 /// Where a platform name parameter may read a value from.
 pub struct NameSources<'a> {
+    /// The enclosing DAG's inputs: `componentInputParameter` in the platform spec names these.
+    pub dag_inputs: &'a TaskIo,
     pub inputs: &'a TaskIo,
     pub sibling_output: &'a dyn Fn(&str, &str) -> Option<Value>,
 }
@@ -48,7 +50,11 @@ impl NameSources<'_> {
     ) -> Option<String> {
         let value = match parameter.map(InputParameterSpec::source) {
             Some(ParameterSource::Constant(value)) => Some(value.clone()),
-            Some(ParameterSource::ComponentInput(name)) => self.inputs.parameter(name).cloned(),
+            Some(ParameterSource::ComponentInput(name)) => self
+                .dag_inputs
+                .parameter(name)
+                .or_else(|| self.inputs.parameter(name))
+                .cloned(),
             Some(ParameterSource::TaskOutput {
                 producer_task,
                 output_key,
@@ -135,6 +141,9 @@ async fn secrets_and_config_maps(
             secret.secret_name_parameter.as_ref(),
             secret.secret_name.as_deref(),
         ) else {
+            if secret.optional.unwrap_or(false) {
+                continue;
+            }
             return Err("a secretAsEnv entry has no secret name".to_owned());
         };
         let optional = secret.optional.unwrap_or(false);
@@ -156,6 +165,9 @@ async fn secrets_and_config_maps(
             secret.secret_name_parameter.as_ref(),
             secret.secret_name.as_deref(),
         ) else {
+            if secret.optional.unwrap_or(false) {
+                continue;
+            }
             return Err("a secretAsVolume entry has no secret name".to_owned());
         };
         let Some(data) = lookup(store, &name, "secret", secret.optional.unwrap_or(false)).await?
@@ -173,6 +185,9 @@ async fn secrets_and_config_maps(
             map.config_map_name_parameter.as_ref(),
             map.config_map_name.as_deref(),
         ) else {
+            if map.optional.unwrap_or(false) {
+                continue;
+            }
             return Err("a configMapAsEnv entry has no config map name".to_owned());
         };
         let optional = map.optional.unwrap_or(false);
@@ -196,6 +211,9 @@ async fn secrets_and_config_maps(
             map.config_map_name_parameter.as_ref(),
             map.config_map_name.as_deref(),
         ) else {
+            if map.optional.unwrap_or(false) {
+                continue;
+            }
             return Err("a configMapAsVolume entry has no config map name".to_owned());
         };
         let Some(data) = lookup(

@@ -286,7 +286,13 @@ impl Driver {
                     .get(key)
                     .cloned()
             };
+            let dag_inputs = self
+                .tasks
+                .get(&task.parent_id.unwrap_or(id))
+                .map(|p| TaskIo::from_value(&p.inputs))
+                .unwrap_or_default();
             let names = NameSources {
+                dag_inputs: &dag_inputs,
                 inputs: &inputs,
                 sibling_output: &sibling_output,
             };
