@@ -173,6 +173,11 @@ pub(crate) fn context(shared: &Shared, run: Run) -> Result<RunContext, EngineErr
     })
 }
 
+/// Retry: executions that did not succeed are decided again. A step that was dispatched (its
+/// inputs were resolved) goes back to PENDING and keeps its history and attempt count; an
+/// execution that never started (skipped, canceled before it started, failed while resolving its
+/// inputs) is deleted so the driver decides it afresh; DAGs above them go back to PENDING.
+/// Everything that succeeded or was cached is kept and reused.
 pub(crate) async fn prepare_retry(shared: &Shared, run_id: RunId) -> Result<Run, EngineError> {
     let run = shared.store.get_run(run_id).await?;
     if !matches!(run.state, RunState::Failed | RunState::Canceled) {
@@ -182,57 +187,36 @@ pub(crate) async fn prepare_retry(shared: &Shared, run_id: RunId) -> Result<Run,
         )));
     }
     let tasks = shared.store.list_tasks(run_id).await?;
-    let mut reset: Vec<&weir_store::Task> = tasks
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.state,
-                TaskState::Failed | TaskState::Canceled | TaskState::Skipped
-            )
-        })
-        .collect();
-    // DAGs above a reset task must run again too; executions that were skipped because of an
-    // upstream failure are deleted from the walk by resetting them as well.
-    let mut ancestors = Vec::new();
-    for task in &reset {
-        let mut parent = task.parent_id;
-        while let Some(id) = parent {
-            let Some(dag) = tasks.iter().find(|t| t.id == id) else {
-                break;
-            };
-            ancestors.push(dag);
-            parent = dag.parent_id;
-        }
-    }
-    reset.extend(ancestors);
-    reset.sort_by_key(|t| t.id);
-    reset.dedup_by_key(|t| t.id);
-    for task in reset {
-        if task.state == TaskState::Pending
-            || task.state == TaskState::Running && !task.kind.is_dag_like()
-        {
+    let unfinished = |t: &&weir_store::Task| {
+        matches!(
+            t.state,
+            TaskState::Failed | TaskState::Canceled | TaskState::Skipped
+        )
+    };
+    let mut deleted = std::collections::HashSet::new();
+    for task in tasks.iter().filter(unfinished) {
+        let dispatched = task.details.get("command").is_some();
+        let keep = task.kind.is_dag_like() && task.state != TaskState::Skipped || dispatched;
+        let parent_deleted = task.parent_id.is_some_and(|p| deleted.contains(&p));
+        if parent_deleted {
+            deleted.insert(task.id);
             continue;
         }
-        let update = TaskUpdate {
-            error: Some(None),
-            finished_at: Some(None),
-            started_at: Some(None),
-            ..TaskUpdate::state(if task.kind.is_dag_like() {
-                TaskState::Running
-            } else {
-                TaskState::Pending
-            })
-            .with_message("retry")
-        };
-        if task
-            .state
-            .transition(update.state.unwrap_or(TaskState::Pending))
-            .is_ok()
-            || task.kind.is_dag_like()
-        {
+        if keep {
+            let update = TaskUpdate {
+                error: Some(None),
+                finished_at: Some(None),
+                started_at: Some(None),
+                ..TaskUpdate::state(TaskState::Pending).with_message("retry")
+            };
             shared.store.update_task(task.id, &update).await?;
+        } else {
+            shared.store.delete_task(task.id).await?;
+            deleted.insert(task.id);
         }
     }
+    // Failed or canceled DAGs above a retried execution were reset above: a DAG ends FAILED or
+    // CANCELED whenever one of its children does.
     Ok(shared
         .store
         .set_run_state(run_id, RunState::Running, Some("retry"))

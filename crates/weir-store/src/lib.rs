@@ -46,6 +46,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Applies an update; a state change is checked against the state machine and recorded.
     async fn update_task(&self, id: TaskId, update: &TaskUpdate) -> Result<Task>;
     async fn task_state_history(&self, id: TaskId) -> Result<Vec<StateChange>>;
+    /// Deletes an execution and every execution below it (a retry decides them again).
+    async fn delete_task(&self, id: TaskId) -> Result<()>;
 
     async fn create_artifact(&self, artifact: &NewArtifact) -> Result<Artifact>;
     async fn get_artifact(&self, id: i64) -> Result<Artifact>;

@@ -1,10 +1,21 @@
 //! Runs the built `weir` binary the way users do.
 
+mod conformance;
+mod engine;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn weir() -> Command {
     Command::new(env!("CARGO_BIN_EXE_weir"))
+}
+
+/// `shared/kfp-conformance`, next to the repository (or `WEIR_CONFORMANCE_DIR`).
+fn conformance_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WEIR_CONFORMANCE_DIR") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kfp-conformance")
 }
 
 fn repo() -> PathBuf {

@@ -117,6 +117,10 @@ impl MetadataStore for SqliteStore {
         convert::history(&self.pool, "task_state_history", "task_id", &id.to_string()).await
     }
 
+    async fn delete_task(&self, id: TaskId) -> Result<()> {
+        tasks::delete_task(&self.pool, id).await
+    }
+
     async fn create_artifact(&self, artifact: &NewArtifact) -> Result<Artifact> {
         tasks::create_artifact(&self.pool, artifact).await
     }

@@ -139,6 +139,18 @@ pub(super) async fn update_task(
     get_task(pool, id).await
 }
 
+pub(super) async fn delete_task(pool: &SqlitePool, id: TaskId) -> Result<()> {
+    // Children go with their parent through `ON DELETE CASCADE` on parent_id.
+    let deleted = sqlx::query("DELETE FROM tasks WHERE id = ?")
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(StoreError::not_found("task", id));
+    }
+    Ok(())
+}
+
 fn task(row: &SqliteRow) -> Result<Task> {
     Ok(Task {
         id: parsed(row, "id")?,
