@@ -1,6 +1,7 @@
 //! Runs the built `weir` binary the way users do.
 
 mod conformance;
+mod demo;
 mod engine;
 
 use std::path::{Path, PathBuf};
