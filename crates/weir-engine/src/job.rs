@@ -2,6 +2,7 @@
 //! backoff, output collection. Runs as its own tokio task; it writes only its own task's
 //! RUNNING state and attempt count, and reports the outcome to the run's driver.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -160,7 +161,11 @@ async fn run_attempts(
             kill_grace: env.kill_grace,
             limits: plan.limits.clone(),
         };
+        let inputs_before = snapshot(&plan.protected_inputs);
         let outcome = run_process(&spec, cancel).await;
+        if let Some(changed) = modified_input(&plan.protected_inputs, &inputs_before) {
+            return Ok(JobOutcome::Failed { error: changed });
+        }
         drop(permit);
         let failure = match &outcome.termination {
             Termination::Canceled => return Ok(JobOutcome::Canceled),
@@ -389,6 +394,44 @@ fn set_write_permission(path: &std::path::Path, writable: bool) {
         mode & !0o222
     };
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+/// Size and modification time of every file of each input artifact. Producers' outputs are
+/// read-only, but root ignores permissions, so a change is also detected after the step.
+type Snapshot = Vec<Vec<(PathBuf, u64, Option<std::time::SystemTime>)>>;
+
+fn snapshot(inputs: &[(String, PathBuf)]) -> Snapshot {
+    inputs.iter().map(|(_, path)| files_of(path)).collect()
+}
+
+fn files_of(path: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if metadata.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                pending.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else {
+            files.push((path, metadata.len(), metadata.modified().ok()));
+        }
+    }
+    files.sort();
+    files
+}
+
+fn modified_input(inputs: &[(String, PathBuf)], before: &Snapshot) -> Option<String> {
+    inputs.iter().zip(before).find_map(|((name, path), before)| {
+        (files_of(path) != *before).then(|| {
+            format!(
+                "the step modified its input artifact `{name}` at {}; inputs are another step's outputs and are read-only (write to an output instead)",
+                path.display()
+            )
+        })
+    })
 }
 
 fn escape_pointer(key: &str) -> String {

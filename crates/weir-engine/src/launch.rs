@@ -48,6 +48,8 @@ pub struct LaunchPlan {
     pub requirements: Option<Requirements>,
     pub limits: ResourceLimits,
     pub timeout: Option<Duration>,
+    /// Input artifacts the step reads in place from other steps' outputs: (input name, path).
+    pub protected_inputs: Vec<(String, PathBuf)>,
 }
 
 /// The pieces of a launch the caller computes from the platform configuration.
@@ -147,6 +149,16 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         output_parameters,
         output_artifacts,
         requirements: PythonEnvs::requirements(&unresolved),
+        protected_inputs: input
+            .inputs
+            .artifacts
+            .iter()
+            .flat_map(|(name, list)| {
+                list.iter()
+                    .map(move |a| (name.clone(), PathBuf::from(a.local_path())))
+            })
+            .filter(|(_, path)| path.starts_with(&ctx.pipeline_root))
+            .collect(),
         limits: limits(input.container),
         timeout: input.platform.timeout,
     })

@@ -273,3 +273,25 @@ fn bad_parameters_are_refused_before_anything_runs() {
         "nothing was recorded"
     );
 }
+
+/// Consumers read producers' outputs in place; one that changes them fails, naming the input.
+#[test]
+fn a_step_that_modifies_its_input_artifact_fails() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let pipeline = fixture("tamper.yaml");
+    let (code, run) = run_json(&data, &["run", pipeline.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(1));
+    let tamper = task(&run, "tamper");
+    assert_eq!(tamper["state"], "FAILED");
+    let error = tamper["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("modified its input artifact `data`"),
+        "{error}"
+    );
+    let produced = &task(&run, "produce")["outputs"]["artifacts"]["data"][0];
+    assert_eq!(
+        produced["uri"], tamper["inputs"]["artifacts"]["data"][0]["uri"],
+        "the consumer got the producer's file, not a copy"
+    );
+}
