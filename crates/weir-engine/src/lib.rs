@@ -70,6 +70,20 @@ pub enum EngineEvent {
     },
 }
 
+/// How a caller stops a run that [`Engine::execute`] drives.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    /// Cancel the run: no new tasks, running steps are stopped, exit handlers still run, the
+    /// run ends CANCELED.
+    pub cancel: CancellationToken,
+    /// Stop every step at once, exit handlers included.
+    pub kill: CancellationToken,
+    /// Leave the run for later (server shutdown): no new tasks; once the running steps end (or
+    /// `kill` stops them, which then count as interrupted), `execute` returns with the run still
+    /// RUNNING, to be resumed.
+    pub drain: CancellationToken,
+}
+
 /// How the engine runs things.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -152,14 +166,8 @@ impl Engine {
 
     /// Drives a recorded run until it ends: a new run, a run interrupted by a crash (finished
     /// tasks are kept, interrupted ones run again), or a failed or canceled run being retried
-    /// (see [`Engine::prepare_retry`]). `cancel` stops it gracefully (exit handlers still run);
-    /// `kill` stops everything at once.
-    pub async fn execute(
-        &self,
-        run_id: RunId,
-        cancel: CancellationToken,
-        kill: CancellationToken,
-    ) -> Result<Run, EngineError> {
+    /// (see [`Engine::prepare_retry`]). See [`RunControl`] for stopping it.
+    pub async fn execute(&self, run_id: RunId, control: RunControl) -> Result<Run, EngineError> {
         let run = self.shared.store.get_run(run_id).await?;
         if run.state.is_terminal() {
             return Err(EngineError::FailedPrecondition(format!(
@@ -168,7 +176,7 @@ impl Engine {
             )));
         }
         let ctx = submit::context(&self.shared, run)?;
-        driver::Driver::new(self.shared.clone(), ctx, cancel, kill)
+        driver::Driver::new(self.shared.clone(), ctx, control)
             .drive()
             .await
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
-use weir_engine::{parse_cli_value, Engine, EngineError, SubmitRequest};
+use weir_engine::{parse_cli_value, Engine, EngineError, RunControl, SubmitRequest};
 use weir_spec::PipelineDocument;
 use weir_store::RunOptions;
 use weir_types::RunState;
@@ -103,12 +103,14 @@ pub async fn execute(
     run_id: weir_types::RunId,
     output: OutputFormat,
 ) -> Result<ExitCode> {
-    let cancel = CancellationToken::new();
-    let kill = CancellationToken::new();
-    let signals = tokio::spawn(watch_interrupts(cancel.clone(), kill.clone()));
+    let control = RunControl::default();
+    let signals = tokio::spawn(watch_interrupts(
+        control.cancel.clone(),
+        control.kill.clone(),
+    ));
     let progress =
         (output == OutputFormat::Text).then(|| Progress::start(engine.subscribe(), run_id));
-    let result = engine.execute(run_id, cancel, kill).await;
+    let result = engine.execute(run_id, control).await;
     signals.abort();
     if let Some(progress) = progress {
         progress.finish().await;

@@ -35,17 +35,15 @@ pub(crate) struct Driver {
     cancel: CancellationToken,
     /// Hard stop: every job, exit handlers included.
     kill: CancellationToken,
+    /// Leave the run for later: start nothing new, return when the running steps are done.
+    drain: CancellationToken,
     canceling: bool,
+    draining: bool,
     topo_cache: HashMap<String, Vec<String>>,
 }
 
 impl Driver {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        ctx: RunContext,
-        cancel: CancellationToken,
-        kill: CancellationToken,
-    ) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, ctx: RunContext, control: crate::RunControl) -> Self {
         let ctx = Arc::new(ctx);
         let job_env = Arc::new(JobEnv {
             store: shared.store.clone(),
@@ -65,9 +63,11 @@ impl Driver {
             jobs: JoinSet::new(),
             job_tokens: HashMap::new(),
             job_ids: HashMap::new(),
-            cancel,
-            kill,
+            cancel: control.cancel,
+            kill: control.kill,
+            drain: control.drain,
             canceling: false,
+            draining: false,
             topo_cache: HashMap::new(),
         }
     }
@@ -90,9 +90,15 @@ impl Driver {
             None => self.create_root().await?,
         };
         loop {
-            self.reconcile(root_id).await?;
+            if !self.draining {
+                self.reconcile(root_id).await?;
+            }
             if self.tasks[&root_id].state.is_terminal() {
                 break;
+            }
+            if self.draining && self.jobs.is_empty() {
+                tracing::info!(run_id = %run_id, "run left for later; it resumes when Weir starts again");
+                return Ok(self.store().get_run(run_id).await?);
             }
             if self.jobs.is_empty() {
                 let message = "internal error: the run has unfinished tasks but nothing can run";
@@ -106,6 +112,7 @@ impl Driver {
             }
             tokio::select! {
                 biased;
+                _ = self.drain.cancelled(), if !self.draining => self.draining = true,
                 _ = self.cancel.cancelled(), if !self.canceling => self.begin_cancel().await?,
                 Some(joined) = self.jobs.join_next_with_id() => self.finish_job(joined).await?,
             }
@@ -183,6 +190,11 @@ impl Driver {
             JobOutcome::Failed { error } => TaskUpdate {
                 error: Some(Some(error.clone())),
                 ..TaskUpdate::state(TaskState::Failed).with_message(first_line(&error))
+            },
+            // Stopped by a shutdown, not by the user: the step runs again when the run resumes.
+            JobOutcome::Canceled if self.draining && !self.canceling => TaskUpdate {
+                started_at: Some(None),
+                ..TaskUpdate::state(TaskState::Pending).with_message("interrupted by a shutdown")
             },
             JobOutcome::Canceled => TaskUpdate::state(TaskState::Canceled).with_message("canceled"),
         };
