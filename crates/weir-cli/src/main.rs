@@ -47,6 +47,8 @@ enum Command {
     /// Manage named volumes (Kubernetes PVCs) that tasks mount.
     #[command(subcommand)]
     Volumes(commands::volumes::Command),
+    /// Serve the KFP v2beta1 REST API (kfp.Client and the kfp CLI work against it).
+    Server(commands::server::Args),
 }
 
 /// Output formats shared by the commands.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
             commands::secrets::Kind::ConfigMap,
         )),
         Command::Volumes(command) => block_on(commands::volumes::run(command, data_dir)),
+        Command::Server(args) => block_on(commands::server::run(args, data_dir)),
     };
     match result {
         Ok(code) => code,

@@ -34,7 +34,7 @@ use weir_types::{RunId, RunState, TaskId, TaskKind, TaskState};
 pub use context::Layout;
 pub use io::{ArtifactRef, TaskIo};
 pub use platform::config_map_key;
-pub use submit::SubmitRequest;
+pub use submit::{complete_parameters, RunLinks, SubmitRequest};
 pub use value::{parse_cli_value, text_form};
 
 /// Why the engine could not do what it was asked.
@@ -68,6 +68,29 @@ pub enum EngineEvent {
         state: TaskState,
         message: Option<String>,
     },
+}
+
+/// Removes a folder tree, read-only outputs included; a missing folder is fine.
+fn remove_tree(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+        pending.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && !p.is_symlink()),
+        );
+    }
+    if let Err(error) = std::fs::remove_dir_all(path) {
+        if error.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), error = %error, "could not remove a run's files");
+        }
+    }
 }
 
 /// How a caller stops a run that [`Engine::execute`] drives.
@@ -179,6 +202,28 @@ impl Engine {
         driver::Driver::new(self.shared.clone(), ctx, control)
             .drive()
             .await
+    }
+
+    /// Deletes a run that is not executing: its record, tasks, artifact records and cache entries
+    /// (store cascades), and its files: artifacts under the pipeline root, logs, scratch space and
+    /// workspace.
+    pub async fn delete_run(&self, run_id: RunId) -> Result<(), EngineError> {
+        let run = self.shared.store.get_run(run_id).await?;
+        let ctx = submit::context(&self.shared, run)?;
+        let layout = &self.shared.layout;
+        let folders = [
+            ctx.pipeline_root
+                .join(context::sanitize(ctx.pipeline_name()))
+                .join(run_id.to_string()),
+            layout.run_logs(run_id),
+            layout.run_scratch(run_id),
+            layout.workspace(run_id),
+        ];
+        self.shared.store.delete_run(run_id).await?;
+        for folder in folders {
+            remove_tree(&folder);
+        }
+        Ok(())
     }
 
     /// Makes a FAILED or CANCELED run runnable again: failed, canceled and skipped executions

@@ -39,7 +39,7 @@ pub struct NameSources<'a> {
     /// The enclosing DAG's inputs: `componentInputParameter` in the platform spec names these.
     pub dag_inputs: &'a TaskIo,
     pub inputs: &'a TaskIo,
-    pub sibling_output: &'a dyn Fn(&str, &str) -> Option<Value>,
+    pub sibling_output: &'a (dyn Fn(&str, &str) -> Option<Value> + Sync),
 }
 
 impl NameSources<'_> {

@@ -21,6 +21,23 @@ pub struct SubmitRequest {
     pub parameters: Map<String, Value>,
     pub options: RunOptions,
     pub pipeline_root: Option<String>,
+    /// Where the run comes from and belongs, for runs created through the API.
+    pub links: RunLinks,
+}
+
+/// What a run belongs to besides its spec. All optional: `weir run` sets none of them.
+#[derive(Debug, Clone, Default)]
+pub struct RunLinks {
+    /// The id to give the run (a scheduler claims a slot with it first); new when absent.
+    pub run_id: Option<RunId>,
+    /// An existing experiment; wins over `SubmitRequest::experiment`.
+    pub experiment_id: Option<weir_types::ExperimentId>,
+    pub pipeline_id: Option<weir_types::PipelineId>,
+    pub pipeline_version_id: Option<String>,
+    pub recurring_run_id: Option<String>,
+    pub namespace: String,
+    pub service_account: String,
+    pub description: Option<String>,
 }
 
 pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Run, EngineError> {
@@ -32,9 +49,10 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
         return Err(EngineError::InvalidSpec(diagnostics));
     }
     let parameters = complete_parameters(&request.document, request.parameters)?;
-    let experiment = match &request.experiment {
-        Some(name) => Some(shared.store.ensure_experiment(name).await?.id),
-        None => Some(shared.store.ensure_experiment("Default").await?.id),
+    let experiment = match (request.links.experiment_id, &request.experiment) {
+        (Some(id), _) => Some(shared.store.get_experiment(&id.to_string()).await?.id),
+        (None, Some(name)) => Some(shared.store.ensure_experiment(name).await?.id),
+        (None, None) => Some(shared.store.ensure_experiment("Default").await?.id),
     };
     let spec = &request.document.spec;
     let pipeline_name = spec.name().to_owned();
@@ -51,10 +69,14 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
             serde_json::to_value(platform).map_err(|e| EngineError::Internal(e.to_string()))?;
     }
     let run = NewRun {
-        id: RunId::new(),
+        id: request.links.run_id.unwrap_or_default(),
         experiment_id: experiment,
         display_name,
-        description: spec.pipeline_info.description.clone().unwrap_or_default(),
+        description: request
+            .links
+            .description
+            .clone()
+            .unwrap_or_else(|| spec.pipeline_info.description.clone().unwrap_or_default()),
         pipeline_name,
         pipeline_spec: stored_spec,
         runtime_config: RuntimeConfig {
@@ -65,8 +87,11 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
                 .filter(|r| !r.contains("://")),
         },
         options: request.options,
-        pipeline_version_id: None,
-        recurring_run_id: None,
+        pipeline_version_id: request.links.pipeline_version_id.clone(),
+        recurring_run_id: request.links.recurring_run_id.clone(),
+        namespace: request.links.namespace.clone(),
+        service_account: request.links.service_account.clone(),
+        pipeline_id: request.links.pipeline_id,
     };
     Ok(shared.store.create_run(&run).await?)
 }

@@ -7,6 +7,14 @@ pub enum StoreError {
     NotFound { kind: &'static str, id: String },
     #[error("{0}")]
     Conflict(String),
+    /// A request the store cannot answer as asked: an unknown list field, a filter value of the
+    /// wrong type, a page cursor that does not fit the sort order.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The request is valid but the stored state does not allow it now (a pipeline that still has
+    /// versions, a run whose experiment is archived).
+    #[error("{0}")]
+    FailedPrecondition(String),
     #[error(transparent)]
     InvalidTransition(#[from] InvalidTransition),
     #[error("stored {what} is unreadable: {message}")]

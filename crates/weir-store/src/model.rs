@@ -5,14 +5,31 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use weir_types::{ExperimentId, RunId, RunState, TaskId, TaskKind, TaskState};
+use weir_types::{
+    ExperimentId, PipelineId, PipelineVersionId, RecurringRunId, RunId, RunState, TaskId, TaskKind,
+    TaskState,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Experiment {
     pub id: ExperimentId,
+    /// Unique within its namespace.
     pub name: String,
     pub description: String,
+    /// `""` outside multi-user mode.
+    pub namespace: String,
+    pub archived: bool,
     pub created_at: DateTime<Utc>,
+    /// When the newest run in it was created.
+    pub last_run_created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewExperiment {
+    pub id: ExperimentId,
+    pub name: String,
+    pub description: String,
+    pub namespace: String,
 }
 
 /// What a run was started with, besides the spec.
@@ -37,7 +54,7 @@ pub struct RunOptions {
     pub max_parallel: Option<usize>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewRun {
     pub id: RunId,
     pub experiment_id: Option<ExperimentId>,
@@ -50,6 +67,11 @@ pub struct NewRun {
     pub options: RunOptions,
     pub pipeline_version_id: Option<String>,
     pub recurring_run_id: Option<String>,
+    /// Empty: the experiment's namespace (or `""` without an experiment).
+    pub namespace: String,
+    pub service_account: String,
+    /// The pipeline the run's version belongs to, when it was started from a stored pipeline.
+    pub pipeline_id: Option<PipelineId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,6 +89,9 @@ pub struct Run {
     pub archived: bool,
     pub pipeline_version_id: Option<String>,
     pub recurring_run_id: Option<String>,
+    pub namespace: String,
+    pub service_account: String,
+    pub pipeline_id: Option<PipelineId>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -192,3 +217,113 @@ pub struct CacheEntry {
 
 /// The keys and values of a secret (or a config map).
 pub type SecretData = BTreeMap<String, String>;
+
+/// Free-form labels of pipelines and pipeline versions.
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pipeline {
+    pub id: PipelineId,
+    /// Unique within its namespace.
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub namespace: String,
+    pub tags: Tags,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewPipeline {
+    pub id: PipelineId,
+    pub name: String,
+    /// Empty: the name.
+    pub display_name: String,
+    pub description: String,
+    pub namespace: String,
+    pub tags: Tags,
+}
+
+/// Fields to change on a pipeline or a pipeline version; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineUpdate {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Tags>,
+}
+
+/// A pipeline version has the same changeable fields as its pipeline.
+pub type PipelineVersionUpdate = PipelineUpdate;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipelineVersion {
+    pub id: PipelineVersionId,
+    pub pipeline_id: PipelineId,
+    /// Unique within its pipeline.
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    /// The IR as uploaded (`{"pipeline_spec": ..., "platform_spec": ...}` or the bare spec).
+    pub pipeline_spec: Value,
+    pub package_url: Option<String>,
+    pub code_source_url: Option<String>,
+    pub tags: Tags,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewPipelineVersion {
+    pub id: PipelineVersionId,
+    pub pipeline_id: PipelineId,
+    pub name: String,
+    /// Empty: the name.
+    pub display_name: String,
+    pub description: String,
+    pub pipeline_spec: Value,
+    pub package_url: Option<String>,
+    pub code_source_url: Option<String>,
+    pub tags: Tags,
+}
+
+/// A schedule that starts runs (KFP `RecurringRun`, a "job" in KFP's storage).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecurringRun {
+    pub id: RecurringRunId,
+    pub display_name: String,
+    pub description: String,
+    pub namespace: String,
+    pub experiment_id: Option<ExperimentId>,
+    pub pipeline_id: Option<PipelineId>,
+    pub pipeline_version_id: Option<PipelineVersionId>,
+    /// The spec to run when it is not taken from a pipeline version.
+    pub pipeline_spec: Option<Value>,
+    pub runtime_config: RuntimeConfig,
+    pub service_account: String,
+    pub max_concurrency: i64,
+    /// The API's `trigger` (`cron_schedule` or `periodic_schedule`), kept as sent.
+    pub trigger: Value,
+    pub enabled: bool,
+    pub no_catchup: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A recurring run to create, or the new content of an existing one
+/// ([`MetadataStore::update_recurring_run`](crate::MetadataStore::update_recurring_run)).
+#[derive(Debug, Clone, Default)]
+pub struct NewRecurringRun {
+    pub id: RecurringRunId,
+    pub display_name: String,
+    pub description: String,
+    pub namespace: String,
+    pub experiment_id: Option<ExperimentId>,
+    pub pipeline_id: Option<PipelineId>,
+    pub pipeline_version_id: Option<PipelineVersionId>,
+    pub pipeline_spec: Option<Value>,
+    pub runtime_config: RuntimeConfig,
+    pub service_account: String,
+    pub max_concurrency: i64,
+    pub trigger: Value,
+    pub enabled: bool,
+    pub no_catchup: bool,
+}

@@ -62,6 +62,9 @@ macro_rules! id_type {
 id_type!(RunId, "run");
 id_type!(TaskId, "task");
 id_type!(ExperimentId, "experiment");
+id_type!(PipelineId, "pipeline");
+id_type!(PipelineVersionId, "pipeline version");
+id_type!(RecurringRunId, "recurring run");
 
 #[cfg(test)]
 mod tests {

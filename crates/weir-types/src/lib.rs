@@ -7,5 +7,7 @@
 mod id;
 mod state;
 
-pub use id::{ExperimentId, IdParseError, RunId, TaskId};
+pub use id::{
+    ExperimentId, IdParseError, PipelineId, PipelineVersionId, RecurringRunId, RunId, TaskId,
+};
 pub use state::{InvalidTransition, RunState, TaskKind, TaskState};

@@ -78,6 +78,7 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
             max_parallel: args.max_parallel,
         },
         pipeline_root,
+        links: Default::default(),
     };
     let run = match engine.submit(request).await {
         Ok(run) => run,

@@ -109,3 +109,33 @@ pub(super) async fn history<'e>(
         })
         .collect()
 }
+
+/// Whether an insert or update failed on a UNIQUE or PRIMARY KEY constraint.
+pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+/// A unique violation as a [`StoreError::Conflict`] with `message`; other errors as they are.
+pub(super) fn conflict_or_backend(
+    error: sqlx::Error,
+    message: impl FnOnce() -> String,
+) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Conflict(message())
+    } else {
+        StoreError::Backend(error)
+    }
+}
+
+pub(super) fn storage_state(archived: bool) -> &'static str {
+    if archived {
+        "ARCHIVED"
+    } else {
+        "AVAILABLE"
+    }
+}
+
+/// The values of the `storage_state` columns.
+pub(super) const STORAGE_STATES: &[&str] = &["AVAILABLE", "ARCHIVED"];

@@ -1,6 +1,10 @@
 //! The embedded SQLite store.
 
 mod convert;
+mod experiments;
+mod list;
+mod pipelines;
+mod recurring;
 mod runs;
 mod secrets;
 mod tasks;
@@ -10,13 +14,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
-use weir_types::{RunId, RunState, TaskId};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{SqliteConnection, SqlitePool};
+use weir_types::{
+    ExperimentId, PipelineId, PipelineVersionId, RecurringRunId, RunId, RunState, TaskId,
+};
 
 use crate::{
-    Artifact, CacheEntry, Experiment, MetadataStore, NewArtifact, NewRun, NewTask, Result, Run,
-    RunQuery, SecretData, StateChange, Task, TaskUpdate,
+    Artifact, CacheEntry, Experiment, ListQuery, MetadataStore, NewArtifact, NewExperiment,
+    NewPipeline, NewPipelineVersion, NewRecurringRun, NewRun, NewTask, Page, Pipeline,
+    PipelineUpdate, PipelineVersion, PipelineVersionUpdate, RecurringRun, Result, Run, RunQuery,
+    SecretData, StateChange, StoreError, Task, TaskUpdate,
 };
 
 /// A store in one SQLite file, in WAL mode: readers never wait for the engine's writes, and a
@@ -37,6 +48,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // 16 MiB of page cache per connection (the default is 2 MiB): list totals count
+            // over run indexes of several MiB, which then stay in memory between requests.
+            .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(10));
         Self::connect(options, 4).await
     }
@@ -53,19 +67,86 @@ impl SqliteStore {
             .max_connections(connections)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let mut connection = pool.acquire().await?;
+        migrate(&mut connection).await?;
+        drop(connection);
         Ok(SqliteStore { pool })
     }
+}
+
+/// Applies pending migrations with foreign keys off, as SQLite's table rebuilds require
+/// (0002 rebuilds `experiments`; with foreign keys on, dropping the old table would delete every
+/// run through ON DELETE CASCADE), then checks that every reference still holds.
+async fn migrate(connection: &mut SqliteConnection) -> Result<()> {
+    let applied_before = applied_migrations(connection).await?;
+    // Outside any transaction, where the pragma takes effect; the migrator opens its own.
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *connection)
+        .await?;
+    let migrated = sqlx::migrate!("./migrations/sqlite")
+        .run(&mut *connection)
+        .await;
+    let restored = sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *connection)
+        .await;
+    migrated?;
+    restored?;
+    if applied_migrations(connection).await? == applied_before {
+        return Ok(());
+    }
+    let broken: Vec<SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *connection)
+        .await?;
+    if !broken.is_empty() {
+        return Err(StoreError::Corrupt {
+            what: "database",
+            message: format!(
+                "{} rows reference missing rows after migrating; restore a backup of the data dir",
+                broken.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+async fn applied_migrations(connection: &mut SqliteConnection) -> Result<i64> {
+    let table: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(&mut *connection)
+    .await?;
+    if table.is_none() {
+        return Ok(0);
+    }
+    Ok(sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&mut *connection)
+        .await?)
 }
 
 #[async_trait]
 impl MetadataStore for SqliteStore {
     async fn ensure_experiment(&self, name: &str) -> Result<Experiment> {
-        runs::ensure_experiment(&self.pool, name).await
+        experiments::ensure_experiment(&self.pool, name).await
     }
 
     async fn get_experiment(&self, id: &str) -> Result<Experiment> {
-        runs::get_experiment(&self.pool, id).await
+        experiments::get_experiment(&self.pool, id).await
+    }
+
+    async fn create_experiment(&self, experiment: &NewExperiment) -> Result<Experiment> {
+        experiments::create_experiment(&self.pool, experiment).await
+    }
+
+    async fn list_experiments(&self, query: &ListQuery) -> Result<Page<Experiment>> {
+        experiments::list_experiments(&self.pool, query).await
+    }
+
+    async fn set_experiment_archived(&self, id: ExperimentId, archived: bool) -> Result<()> {
+        experiments::set_experiment_archived(&self.pool, id, archived).await
+    }
+
+    async fn delete_experiment(&self, id: ExperimentId) -> Result<()> {
+        experiments::delete_experiment(&self.pool, id).await
     }
 
     async fn create_run(&self, run: &NewRun) -> Result<Run> {
@@ -78,6 +159,14 @@ impl MetadataStore for SqliteStore {
 
     async fn list_runs(&self, query: &RunQuery) -> Result<Vec<Run>> {
         runs::list_runs(&self.pool, query).await
+    }
+
+    async fn list_runs_page(&self, query: &ListQuery) -> Result<Page<Run>> {
+        runs::list_runs_page(&self.pool, query).await
+    }
+
+    async fn set_run_archived(&self, id: RunId, archived: bool) -> Result<()> {
+        runs::set_run_archived(&self.pool, id, archived).await
     }
 
     async fn set_run_state(
@@ -145,6 +234,121 @@ impl MetadataStore for SqliteStore {
         tasks::put_cache_entry(&self.pool, entry).await
     }
 
+    async fn create_pipeline(&self, pipeline: &NewPipeline) -> Result<Pipeline> {
+        pipelines::create_pipeline(&self.pool, pipeline).await
+    }
+
+    async fn create_pipeline_with_version(
+        &self,
+        pipeline: &NewPipeline,
+        version: &NewPipelineVersion,
+    ) -> Result<(Pipeline, PipelineVersion)> {
+        pipelines::create_pipeline_with_version(&self.pool, pipeline, version).await
+    }
+
+    async fn get_pipeline(&self, id: PipelineId) -> Result<Pipeline> {
+        pipelines::get_pipeline(&self.pool, id).await
+    }
+
+    async fn get_pipeline_by_name(&self, namespace: &str, name: &str) -> Result<Pipeline> {
+        pipelines::get_pipeline_by_name(&self.pool, namespace, name).await
+    }
+
+    async fn list_pipelines(&self, query: &ListQuery) -> Result<Page<Pipeline>> {
+        pipelines::list_pipelines(&self.pool, query).await
+    }
+
+    async fn update_pipeline(&self, id: PipelineId, update: &PipelineUpdate) -> Result<Pipeline> {
+        pipelines::update_pipeline(&self.pool, id, update).await
+    }
+
+    async fn delete_pipeline(&self, id: PipelineId, cascade: bool) -> Result<()> {
+        pipelines::delete_pipeline(&self.pool, id, cascade).await
+    }
+
+    async fn create_pipeline_version(
+        &self,
+        version: &NewPipelineVersion,
+    ) -> Result<PipelineVersion> {
+        pipelines::create_pipeline_version(&self.pool, version).await
+    }
+
+    async fn get_pipeline_version(&self, id: PipelineVersionId) -> Result<PipelineVersion> {
+        pipelines::get_pipeline_version(&self.pool, id).await
+    }
+
+    async fn list_pipeline_versions(
+        &self,
+        pipeline_id: PipelineId,
+        query: &ListQuery,
+    ) -> Result<Page<PipelineVersion>> {
+        pipelines::list_pipeline_versions(&self.pool, pipeline_id, query).await
+    }
+
+    async fn latest_pipeline_version(
+        &self,
+        pipeline_id: PipelineId,
+    ) -> Result<Option<PipelineVersion>> {
+        pipelines::latest_pipeline_version(&self.pool, pipeline_id).await
+    }
+
+    async fn update_pipeline_version(
+        &self,
+        id: PipelineVersionId,
+        update: &PipelineVersionUpdate,
+    ) -> Result<PipelineVersion> {
+        pipelines::update_pipeline_version(&self.pool, id, update).await
+    }
+
+    async fn delete_pipeline_version(&self, id: PipelineVersionId) -> Result<()> {
+        pipelines::delete_pipeline_version(&self.pool, id).await
+    }
+
+    async fn create_recurring_run(&self, recurring_run: &NewRecurringRun) -> Result<RecurringRun> {
+        recurring::create_recurring_run(&self.pool, recurring_run).await
+    }
+
+    async fn get_recurring_run(&self, id: RecurringRunId) -> Result<RecurringRun> {
+        recurring::get_recurring_run(&self.pool, id).await
+    }
+
+    async fn list_recurring_runs(&self, query: &ListQuery) -> Result<Page<RecurringRun>> {
+        recurring::list_recurring_runs(&self.pool, query).await
+    }
+
+    async fn update_recurring_run(&self, recurring_run: &NewRecurringRun) -> Result<RecurringRun> {
+        recurring::update_recurring_run(&self.pool, recurring_run).await
+    }
+
+    async fn set_recurring_run_enabled(
+        &self,
+        id: RecurringRunId,
+        enabled: bool,
+    ) -> Result<RecurringRun> {
+        recurring::set_recurring_run_enabled(&self.pool, id, enabled).await
+    }
+
+    async fn delete_recurring_run(&self, id: RecurringRunId) -> Result<()> {
+        recurring::delete_recurring_run(&self.pool, id).await
+    }
+
+    async fn claim_recurring_slot(
+        &self,
+        id: RecurringRunId,
+        slot: DateTime<Utc>,
+        run_id: RunId,
+    ) -> Result<bool> {
+        recurring::claim_recurring_slot(&self.pool, id, slot, run_id).await
+    }
+
+    async fn last_claimed_slot(&self, id: RecurringRunId) -> Result<Option<DateTime<Utc>>> {
+        recurring::last_claimed_slot(&self.pool, id).await
+    }
+
+    async fn count_active_runs_of_recurring(&self, id: RecurringRunId) -> Result<i64> {
+        recurring::count_active_runs_of_recurring(&self.pool, id).await
+    }
+
     async fn set_secret(&self, name: &str, data: &SecretData) -> Result<()> {
         secrets::set_secret(&self.pool, name, data).await
     }
@@ -159,5 +363,99 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_secret(&self, name: &str) -> Result<bool> {
         secrets::delete_secret(&self.pool, name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use sqlx::{Connection, Row};
+
+    use super::*;
+    use crate::Predicate;
+
+    /// A database written by the first schema keeps its runs, and their experiment (rebuilt by
+    /// 0002) still owns them.
+    #[tokio::test]
+    async fn upgrading_from_the_first_schema_keeps_every_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("weir.db");
+        {
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let mut connection = SqliteConnection::connect_with(&options)
+                .await
+                .expect("opens");
+            let mut first_schema = sqlx::migrate!("./migrations/sqlite");
+            first_schema.migrations = Cow::Owned(first_schema.migrations[..1].to_vec());
+            first_schema
+                .run(&mut connection)
+                .await
+                .expect("first schema");
+            let statements = [
+                "INSERT INTO experiments (id, name, created_at) VALUES ('0192f0c1-7c1e-7a4e-9b1d-3f5c2a1e4b6d', 'Default', 1000)",
+                "INSERT INTO runs (id, experiment_id, display_name, pipeline_name, pipeline_spec, runtime_config, options, state, created_at) \
+                 VALUES ('0192f0c1-7c1e-7a4e-9b1d-000000000001', '0192f0c1-7c1e-7a4e-9b1d-3f5c2a1e4b6d', 'r1', 'p', '{}', '{}', '{}', 'SUCCEEDED', 2000), \
+                        ('0192f0c1-7c1e-7a4e-9b1d-000000000002', '0192f0c1-7c1e-7a4e-9b1d-3f5c2a1e4b6d', 'r2', 'p', '{}', '{}', '{}', 'PENDING', 3000)",
+                "INSERT INTO tasks (id, run_id, path, name, display_name, kind, state, created_at) \
+                 VALUES ('0192f0c1-7c1e-7a4e-9b1d-0000000000a1', '0192f0c1-7c1e-7a4e-9b1d-000000000001', 'root', 'root', 'root', 'ROOT', 'SUCCEEDED', 2000)",
+            ];
+            for statement in statements {
+                sqlx::query(statement)
+                    .execute(&mut connection)
+                    .await
+                    .expect("old rows");
+            }
+        }
+
+        let store = SqliteStore::open(&path).await.expect("migrates");
+        let experiment = store
+            .get_experiment("0192f0c1-7c1e-7a4e-9b1d-3f5c2a1e4b6d")
+            .await
+            .expect("kept");
+        assert_eq!(experiment.namespace, "");
+        assert_eq!(
+            experiment.last_run_created_at.map(|t| t.timestamp_millis()),
+            Some(3000)
+        );
+        let runs = store
+            .list_runs_page(&ListQuery::default())
+            .await
+            .expect("listed");
+        assert_eq!(runs.total_size, 2);
+        let foreign_keys_on: i64 = sqlx::query("PRAGMA foreign_keys")
+            .fetch_one(&store.pool)
+            .await
+            .expect("pragma")
+            .try_get(0)
+            .expect("integer");
+        assert_eq!(foreign_keys_on, 1, "migrations leave foreign keys on");
+
+        store
+            .delete_experiment(experiment.id)
+            .await
+            .expect("deleted");
+        let left: i64 =
+            sqlx::query_scalar("SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM tasks)")
+                .fetch_one(&store.pool)
+                .await
+                .expect("counted");
+        assert_eq!(
+            left, 0,
+            "runs still cascade from the rebuilt experiments table"
+        );
+        let reopened = SqliteStore::open(&path).await.expect("reopens");
+        let none = reopened
+            .list_runs_page(&ListQuery::default().with_predicate(Predicate::new(
+                "state",
+                crate::PredicateOp::Equals,
+                crate::FilterValue::String("PENDING".into()),
+            )))
+            .await
+            .expect("listed");
+        assert_eq!(none.total_size, 0);
     }
 }

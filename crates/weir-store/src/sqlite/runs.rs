@@ -1,55 +1,58 @@
-//! Experiments and runs.
+//! Runs.
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
-use weir_types::{ExperimentId, RunId, RunState};
+use weir_types::{RunId, RunState};
 
 use super::convert::{
-    append_history, json, now_millis, optional_parsed, optional_time, parsed, time, to_json,
+    append_history, json, now_millis, optional_parsed, optional_time, parsed, storage_state, time,
+    to_json, STORAGE_STATES,
 };
-use crate::{Experiment, NewRun, Result, Run, RunQuery, StoreError};
+use super::list::{list_page, Field, Resource};
+use crate::{ListQuery, NewRun, Page, Result, Run, RunQuery, StoreError};
 
-pub(super) async fn ensure_experiment(pool: &SqlitePool, name: &str) -> Result<Experiment> {
-    sqlx::query("INSERT INTO experiments (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING")
-        .bind(ExperimentId::new().to_string())
-        .bind(name)
-        .bind(now_millis())
-        .execute(pool)
-        .await?;
-    let row = sqlx::query("SELECT * FROM experiments WHERE name = ?")
-        .bind(name)
-        .fetch_one(pool)
-        .await?;
-    experiment(&row)
-}
+/// The values of `runs.state`: the names of [`RunState`].
+const RUN_STATES: &[&str] = &[
+    "PENDING",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELING",
+    "CANCELED",
+];
 
-pub(super) async fn get_experiment(pool: &SqlitePool, id: &str) -> Result<Experiment> {
-    let row = sqlx::query("SELECT * FROM experiments WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("experiment", id))?;
-    experiment(&row)
-}
-
-fn experiment(row: &SqliteRow) -> Result<Experiment> {
-    Ok(Experiment {
-        id: parsed(row, "id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        created_at: time(row.try_get("created_at")?),
-    })
-}
+pub(super) const RUNS: Resource = Resource {
+    what: "runs",
+    table: "runs",
+    fields: &[
+        Field::text(&["run_id", "id"], "id"),
+        Field::text(&["display_name", "name"], "display_name"),
+        Field::text(&["description"], "description"),
+        Field::time(&["created_at", "scheduled_at"], "created_at"),
+        Field::nullable_time(&["finished_at"], "finished_at"),
+        Field::closed_set(&["state"], "state", RUN_STATES),
+        Field::closed_set(&["storage_state"], "storage_state", STORAGE_STATES),
+        Field::nullable_text(&["experiment_id"], "experiment_id"),
+        Field::text(&["namespace"], "namespace"),
+        Field::nullable_text(&["recurring_run_id"], "recurring_run_id"),
+        Field::nullable_text(&["pipeline_version_id"], "pipeline_version_id"),
+    ],
+};
 
 pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let experiment_id = run.experiment_id.map(|e| e.to_string());
+    let created_at = now_millis();
+    // An empty namespace is the experiment's.
     sqlx::query(
         "INSERT INTO runs (id, experiment_id, display_name, description, pipeline_name, pipeline_spec, \
-         runtime_config, options, state, pipeline_version_id, recurring_run_id, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         runtime_config, options, state, pipeline_version_id, recurring_run_id, created_at, \
+         namespace, service_account, pipeline_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+         COALESCE(NULLIF(?13, ''), (SELECT namespace FROM experiments WHERE id = ?2), ''), ?14, ?15)",
     )
     .bind(run.id.to_string())
-    .bind(run.experiment_id.map(|e| e.to_string()))
+    .bind(&experiment_id)
     .bind(&run.display_name)
     .bind(&run.description)
     .bind(&run.pipeline_name)
@@ -59,9 +62,19 @@ pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     .bind(RunState::Pending.as_str())
     .bind(&run.pipeline_version_id)
     .bind(&run.recurring_run_id)
-    .bind(now_millis())
+    .bind(created_at)
+    .bind(&run.namespace)
+    .bind(&run.service_account)
+    .bind(run.pipeline_id.map(|p| p.to_string()))
     .execute(&mut *tx)
     .await?;
+    if let Some(experiment_id) = &experiment_id {
+        sqlx::query("UPDATE experiments SET last_run_created_at = ? WHERE id = ?")
+            .bind(created_at)
+            .bind(experiment_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     let id = run.id.to_string();
     append_history(
         &mut *tx,
@@ -107,6 +120,38 @@ pub(super) async fn list_runs(pool: &SqlitePool, query: &RunQuery) -> Result<Vec
         .fetch_all(pool)
         .await?;
     rows.iter().map(run).collect()
+}
+
+pub(super) async fn list_runs_page(pool: &SqlitePool, query: &ListQuery) -> Result<Page<Run>> {
+    list_page(pool, &RUNS, None, query, run).await
+}
+
+pub(super) async fn set_run_archived(pool: &SqlitePool, id: RunId, archived: bool) -> Result<()> {
+    let key = id.to_string();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let row = sqlx::query(
+        "SELECT runs.experiment_id, experiments.storage_state AS experiment_storage_state \
+         FROM runs LEFT JOIN experiments ON experiments.id = runs.experiment_id WHERE runs.id = ?",
+    )
+    .bind(&key)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| StoreError::not_found("run", id))?;
+    let experiment_storage_state: Option<String> = row.try_get("experiment_storage_state")?;
+    if !archived && experiment_storage_state.as_deref() == Some("ARCHIVED") {
+        let experiment_id: Option<String> = row.try_get("experiment_id")?;
+        return Err(StoreError::FailedPrecondition(format!(
+            "run {id} belongs to the archived experiment {}; unarchive the experiment first",
+            experiment_id.unwrap_or_default()
+        )));
+    }
+    sqlx::query("UPDATE runs SET storage_state = ? WHERE id = ?")
+        .bind(storage_state(archived))
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) async fn set_run_state(
@@ -191,8 +236,124 @@ fn run(row: &SqliteRow) -> Result<Run> {
         archived: storage_state == "ARCHIVED",
         pipeline_version_id: row.try_get("pipeline_version_id")?,
         recurring_run_id: row.try_get("recurring_run_id")?,
+        namespace: row.try_get("namespace")?,
+        service_account: row.try_get("service_account")?,
+        pipeline_id: optional_parsed(row, "pipeline_id")?,
         created_at: time(row.try_get("created_at")?),
         started_at: optional_time(row.try_get("started_at")?),
         finished_at: optional_time(row.try_get("finished_at")?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::list::{Bind, Statements};
+    use super::super::SqliteStore;
+    use super::*;
+    use crate::FilterValue::String as Text;
+    use crate::{PageCursor, Predicate, PredicateOp::*, SortBy};
+
+    fn predicate(field: &str, op: crate::PredicateOp, value: &str) -> Predicate {
+        Predicate::new(field, op, Text(value.to_owned()))
+    }
+
+    async fn plan(pool: &SqlitePool, sql: &str, binds: &[Bind]) -> String {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut statement = sqlx::query(&explain);
+        for bind in binds {
+            statement = match bind {
+                Bind::Int(value) => statement.bind(*value),
+                Bind::Text(value) => statement.bind(value.clone()),
+            };
+        }
+        let rows = statement.fetch_all(pool).await.expect("explained");
+        let details: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get::<String, _>("detail").expect("detail"))
+            .collect();
+        details.join("; ")
+    }
+
+    /// The lists the UI and the SDK ask for are index range scans in sort order: no full table
+    /// scan, no sort of the matching rows.
+    #[tokio::test]
+    async fn common_run_lists_are_index_scans() {
+        let store = SqliteStore::in_memory().await.expect("store");
+        let cursor = Some(PageCursor {
+            sort_value: serde_json::json!(1_700_000_000_000_i64),
+            id: "0192f0c1-7c1e-7a4e-9b1d-3f5c2a1e4b6d".into(),
+        });
+        let name_cursor = Some(PageCursor {
+            sort_value: serde_json::json!("run 7"),
+            id: "0192f0c1-7c1e-7a4e-9b1d-3f5c2a1e4b6d".into(),
+        });
+        let experiment = "0192f0c1-7c1e-7a4e-9b1d-3f5c2a1e4b6d";
+        let queries = [
+            ListQuery::default(),
+            ListQuery {
+                after: cursor.clone(),
+                ..Default::default()
+            }
+            .sorted_by(SortBy::descending("created_at")),
+            ListQuery {
+                after: name_cursor.clone(),
+                ..Default::default()
+            }
+            .sorted_by(SortBy::ascending("display_name")),
+            ListQuery {
+                after: name_cursor,
+                ..Default::default()
+            }
+            .sorted_by(SortBy::descending("name")),
+            ListQuery {
+                after: cursor.clone(),
+                ..Default::default()
+            }
+            .with_predicate(predicate("experiment_id", Equals, experiment))
+            .sorted_by(SortBy::descending("created_at")),
+            ListQuery {
+                after: cursor.clone(),
+                ..Default::default()
+            }
+            .with_predicate(predicate("experiment_id", Equals, experiment))
+            .with_predicate(predicate("storage_state", NotEquals, "ARCHIVED"))
+            .sorted_by(SortBy::descending("created_at")),
+            ListQuery {
+                after: cursor.clone(),
+                ..Default::default()
+            }
+            .with_predicate(predicate("storage_state", Equals, "AVAILABLE"))
+            .sorted_by(SortBy::descending("created_at")),
+            ListQuery {
+                after: cursor.clone(),
+                ..Default::default()
+            }
+            .with_predicate(predicate("state", Equals, "RUNNING"))
+            .sorted_by(SortBy::descending("created_at")),
+            ListQuery {
+                after: cursor,
+                ..Default::default()
+            }
+            .with_predicate(predicate("namespace", Equals, "team-a")),
+        ];
+        for query in queries {
+            let statements = Statements::new(&RUNS, None, &query).expect("valid query");
+            let page_plan = plan(&store.pool, &statements.page, &statements.page_binds).await;
+            let count_plan = plan(&store.pool, &statements.count, &statements.count_binds).await;
+            assert!(
+                page_plan.contains("USING INDEX") && !page_plan.contains("TEMP B-TREE"),
+                "{query:?}: {page_plan}"
+            );
+            assert!(
+                count_plan.contains("USING COVERING INDEX"),
+                "{query:?}: {count_plan}"
+            );
+        }
+    }
+
+    #[test]
+    fn run_states_list_every_state() {
+        let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, RUN_STATES);
+    }
 }

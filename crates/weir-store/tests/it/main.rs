@@ -20,6 +20,11 @@ macro_rules! store_suite {
     };
 }
 
+mod experiments;
+mod lists;
+mod pipelines;
+mod recurring;
+
 store_suite!(
     runs_move_through_their_states,
     tasks_are_unique_per_path_and_follow_the_state_machine,
@@ -38,8 +43,7 @@ fn new_run(name: &str) -> NewRun {
         pipeline_spec: json!({"pipeline_spec": {"pipelineInfo": {"name": "p"}}}),
         runtime_config: RuntimeConfig::default(),
         options: RunOptions::default(),
-        pipeline_version_id: None,
-        recurring_run_id: None,
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,116 @@
+//! The one place where errors become HTTP responses: a status code and KFP's
+//! `google.rpc.Status` body `{code, message, details}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use weir_engine::EngineError;
+use weir_store::StoreError;
+
+/// gRPC codes, as the body's `code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    InvalidArgument = 3,
+    NotFound = 5,
+    AlreadyExists = 6,
+    PermissionDenied = 7,
+    FailedPrecondition = 9,
+    Internal = 13,
+    Unauthenticated = 16,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    /// Safe to show to the caller; causes stay in the server log.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: Code::InvalidArgument,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: Code::NotFound,
+            message: message.into(),
+        }
+    }
+
+    pub fn precondition(message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: Code::FailedPrecondition,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthenticated() -> ApiError {
+        ApiError {
+            code: Code::Unauthenticated,
+            message: "this server needs a token: send `Authorization: Bearer <token>` (kfp.Client(existing_token=...))".to_owned(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "internal error");
+        ApiError {
+            code: Code::Internal,
+            message: "internal error; see the server log".to_owned(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.code {
+            Code::InvalidArgument => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists => StatusCode::CONFLICT,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body =
+            serde_json::json!({"code": self.code as i32, "message": self.message, "details": []});
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound { .. } => ApiError::not_found(error.to_string()),
+            StoreError::Conflict(message) => ApiError {
+                code: Code::AlreadyExists,
+                message,
+            },
+            StoreError::InvalidTransition(e) => ApiError::precondition(e.to_string()),
+            StoreError::InvalidArgument(message) => ApiError::invalid(message),
+            StoreError::FailedPrecondition(message) => ApiError::precondition(message),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> ApiError {
+        match error {
+            EngineError::InvalidSpec(_) | EngineError::InvalidParameter { .. } => {
+                ApiError::invalid(error.to_string())
+            }
+            EngineError::FailedPrecondition(message) => ApiError::precondition(message),
+            EngineError::Store(store) => store.into(),
+            EngineError::Internal(_) => ApiError::internal(error),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

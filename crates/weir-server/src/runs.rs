@@ -1,0 +1,138 @@
+//! The runs this server executes: one engine drive per run, started on create, resumed at
+//! startup, canceled on terminate, drained on shutdown.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::task::TaskTracker;
+use weir_engine::{Engine, EngineError, RunControl};
+use weir_store::RunQuery;
+use weir_types::{RunId, RunState};
+
+pub struct RunManager {
+    engine: Engine,
+    active: Arc<Mutex<HashMap<RunId, RunControl>>>,
+    tracker: TaskTracker,
+}
+
+impl RunManager {
+    pub fn new(engine: Engine) -> RunManager {
+        RunManager {
+            engine,
+            active: Arc::new(Mutex::new(HashMap::new())),
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// Starts driving a recorded run in the background.
+    pub fn start(&self, run_id: RunId) {
+        let control = RunControl::default();
+        {
+            let Ok(mut active) = self.active.lock() else {
+                return;
+            };
+            if active.contains_key(&run_id) || self.tracker.is_closed() {
+                return;
+            }
+            active.insert(run_id, control.clone());
+        }
+        let engine = self.engine.clone();
+        let active = self.active.clone();
+        self.tracker.spawn(async move {
+            match engine.execute(run_id, control).await {
+                Ok(run) => tracing::info!(run_id = %run_id, state = %run.state, "run stopped"),
+                Err(error) => {
+                    tracing::error!(run_id = %run_id, error = %error, "run could not be driven")
+                }
+            }
+            if let Ok(mut active) = active.lock() {
+                active.remove(&run_id);
+            }
+        });
+    }
+
+    /// Cancels a run: running steps are stopped, exit handlers run, the run ends CANCELED.
+    pub async fn terminate(&self, run_id: RunId) -> Result<(), EngineError> {
+        let control = self
+            .active
+            .lock()
+            .ok()
+            .and_then(|a| a.get(&run_id).cloned());
+        match control {
+            Some(control) => {
+                control.cancel.cancel();
+                Ok(())
+            }
+            None => {
+                let run = self.engine.store().get_run(run_id).await?;
+                if !run.state.is_terminal() {
+                    self.engine
+                        .store()
+                        .set_run_state(run_id, RunState::Canceled, Some("terminated"))
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Retries a FAILED or CANCELED run from its failed steps.
+    pub async fn retry(&self, run_id: RunId) -> Result<(), EngineError> {
+        self.engine.prepare_retry(run_id).await?;
+        self.start(run_id);
+        Ok(())
+    }
+
+    pub fn is_active(&self, run_id: RunId) -> bool {
+        self.active
+            .lock()
+            .map(|a| a.contains_key(&run_id))
+            .unwrap_or(false)
+    }
+
+    /// Picks up the runs that were executing when the server stopped.
+    pub async fn resume_unfinished(&self) {
+        let query = RunQuery {
+            states: vec![RunState::Pending, RunState::Running, RunState::Canceling],
+            ..Default::default()
+        };
+        match self.engine.store().list_runs(&query).await {
+            Ok(runs) => {
+                for run in runs {
+                    tracing::info!(run_id = %run.id, "resuming run");
+                    let canceling = run.state == RunState::Canceling;
+                    self.start(run.id);
+                    if canceling {
+                        let _ = self.terminate(run.id).await;
+                    }
+                }
+            }
+            Err(error) => tracing::error!(error = %error, "cannot list unfinished runs"),
+        }
+    }
+
+    /// Stops taking work and leaves running runs to be resumed: running steps get `grace` to
+    /// finish, then they are stopped and count as interrupted.
+    pub async fn shutdown(&self) {
+        self.tracker.close();
+        let controls: Vec<RunControl> = self
+            .active
+            .lock()
+            .map(|a| a.values().cloned().collect())
+            .unwrap_or_default();
+        for control in &controls {
+            control.drain.cancel();
+        }
+        let grace = Duration::from_secs(10);
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            for control in &controls {
+                control.kill.cancel();
+            }
+            self.tracker.wait().await;
+        }
+    }
+}
