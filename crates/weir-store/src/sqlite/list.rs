@@ -65,12 +65,14 @@ pub(super) async fn list_page<T>(
         .await?
         .try_get(0)?;
     tx.commit().await?;
-    let next = match rows.get(statements.page_size) {
-        Some(_) => Some(cursor(
+    // One row more than the page holds: another page follows, after the page's last row.
+    let next = if rows.len() > statements.page_size {
+        Some(cursor(
             &rows[statements.page_size - 1],
             statements.sort_kind,
-        )?),
-        None => None,
+        )?)
+    } else {
+        None
     };
     let items = rows
         .iter()
