@@ -55,6 +55,10 @@ pub fn router(state: Shared, auth_token: Option<String>) -> Router {
                 .delete(pipelines::delete_version)
                 .patch(pipelines::update_version),
         )
+        .route(
+            "/pipelines/{id}/versions/{version_id}/yaml",
+            get(pipelines::download_version),
+        )
         .route("/runs", get(runs::list).post(runs::create))
         .route(
             "/runs/{id}",

@@ -396,3 +396,38 @@ pub async fn update_version(
             .await?,
     )))
 }
+
+/// Weir: a version's spec as the YAML `kfp` compiles (two documents when it has a platform
+/// spec), so a pipeline can move between installations.
+pub async fn download_version(
+    State(state): State<Shared>,
+    Path((id, version)): Path<(String, String)>,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let found = owned_version(&state, &id, &version).await?;
+    let (spec, platform) = match (
+        found.pipeline_spec.get("pipeline_spec"),
+        found.pipeline_spec.get("platform_spec"),
+    ) {
+        (Some(spec), platform) => (spec.clone(), platform.cloned()),
+        (None, _) => (found.pipeline_spec.clone(), None),
+    };
+    let mut text = serde_norway::to_string(&spec).map_err(ApiError::internal)?;
+    if let Some(platform) = platform.filter(|p| !p.is_null()) {
+        text.push_str("---\n");
+        text.push_str(&serde_norway::to_string(&platform).map_err(ApiError::internal)?);
+    }
+    let disposition = format!(
+        "attachment; filename=\"{}.yaml\"",
+        found.name.replace(['"', '/', '\\'], "_")
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/yaml".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    ))
+}
