@@ -2,29 +2,20 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::Value;
 use weir_api_model as dto;
 use weir_store::NewExperiment;
 use weir_types::ExperimentId;
 
-use super::list::{total, Listing};
+use super::list::{total, ListParams};
 use super::{convert, empty, parse_id, split_action, Shared};
 use crate::error::{ApiError, ApiResult};
-
-#[derive(Deserialize)]
-pub struct ListParams {
-    #[serde(flatten)]
-    list: dto::ListQuery,
-    namespace: Option<String>,
-}
 
 pub async fn list(
     State(state): State<Shared>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<dto::ListExperimentsResponse>> {
-    let listing =
-        Listing::parse(&params.list)?.and_equals("namespace", params.namespace.as_deref());
+    let listing = params.listing()?;
     let page = state.store.list_experiments(&listing.query).await?;
     Ok(Json(dto::ListExperimentsResponse {
         experiments: page.items.iter().map(convert::experiment).collect(),

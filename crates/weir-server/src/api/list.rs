@@ -1,10 +1,33 @@
 //! List parameters (`page_token`, `page_size`, `sort_by`, `filter`) to store queries, and the
 //! store's page back to a token.
 
+use serde::Deserialize;
 use weir_api_model::{ListOptions, ListQuery as ApiListQuery, Operation, PredicateValue};
 use weir_store::{FilterValue, ListQuery, Page, PageCursor, Predicate, PredicateOp, SortBy};
 
 use crate::error::{ApiError, ApiResult};
+
+/// The query parameters of every list call: the common ones and the scope (`experiment_id`
+/// wins over `namespace`, as in KFP).
+#[derive(Deserialize)]
+pub struct ListParams {
+    #[serde(flatten)]
+    list: ApiListQuery,
+    experiment_id: Option<String>,
+    namespace: Option<String>,
+}
+
+impl ListParams {
+    pub fn listing(&self) -> ApiResult<Listing> {
+        let listing = Listing::parse(&self.list)?;
+        Ok(
+            match self.experiment_id.as_deref().filter(|e| !e.is_empty()) {
+                Some(experiment) => listing.and_equals("experiment_id", Some(experiment)),
+                None => listing.and_equals("namespace", self.namespace.as_deref()),
+            },
+        )
+    }
+}
 
 /// A checked list request: the store query and what the next page's token needs.
 pub struct Listing {

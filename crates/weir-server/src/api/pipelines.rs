@@ -8,24 +8,16 @@ use weir_api_model as dto;
 use weir_store::{NewPipeline, NewPipelineVersion, PipelineUpdate};
 use weir_types::{PipelineId, PipelineVersionId};
 
-use super::list::{total, Listing};
+use super::list::{total, ListParams, Listing};
 use super::{convert, empty, parse_id, Shared};
 use crate::error::{ApiError, ApiResult};
 use crate::package::{self, Package};
-
-#[derive(Deserialize)]
-pub struct ListParams {
-    #[serde(flatten)]
-    list: dto::ListQuery,
-    namespace: Option<String>,
-}
 
 pub async fn list(
     State(state): State<Shared>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<dto::ListPipelinesResponse>> {
-    let listing =
-        Listing::parse(&params.list)?.and_equals("namespace", params.namespace.as_deref());
+    let listing = params.listing()?;
     let page = state.store.list_pipelines(&listing.query).await?;
     Ok(Json(dto::ListPipelinesResponse {
         pipelines: page.items.iter().map(convert::pipeline).collect(),

@@ -2,36 +2,22 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::Value;
 use weir_api_model as dto;
 use weir_store::{NewRecurringRun, RuntimeConfig};
 use weir_types::{ExperimentId, RecurringRunId};
 
-use super::list::{total, Listing};
+use super::list::{total, ListParams};
 use super::runs::resolve_spec;
 use super::{convert, empty, parse_id, split_action, Shared};
 use crate::error::{ApiError, ApiResult};
 use crate::scheduler;
 
-#[derive(Deserialize)]
-pub struct ListParams {
-    #[serde(flatten)]
-    list: dto::ListQuery,
-    experiment_id: Option<String>,
-    namespace: Option<String>,
-}
-
 pub async fn list(
     State(state): State<Shared>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<dto::ListRecurringRunsResponse>> {
-    let listing = match params.experiment_id.as_deref().filter(|e| !e.is_empty()) {
-        Some(experiment) => {
-            Listing::parse(&params.list)?.and_equals("experiment_id", Some(experiment))
-        }
-        None => Listing::parse(&params.list)?.and_equals("namespace", params.namespace.as_deref()),
-    };
+    let listing = params.listing()?;
     let page = state.store.list_recurring_runs(&listing.query).await?;
     Ok(Json(dto::ListRecurringRunsResponse {
         recurring_runs: page.items.iter().map(convert::recurring_run).collect(),

@@ -11,7 +11,7 @@ use weir_engine::{RunLinks, SubmitRequest};
 use weir_store::RunOptions;
 use weir_types::{ExperimentId, PipelineId, PipelineVersionId, RunId};
 
-use super::list::{total, Listing};
+use super::list::{total, ListParams};
 use super::{convert, empty, parse_id, split_action, Shared};
 use crate::error::{ApiError, ApiResult};
 use crate::package;
@@ -131,25 +131,11 @@ pub async fn create(
     Ok(Json(convert::run(&run, None, &history)))
 }
 
-#[derive(Deserialize)]
-pub struct ListParams {
-    #[serde(flatten)]
-    list: dto::ListQuery,
-    experiment_id: Option<String>,
-    namespace: Option<String>,
-}
-
 pub async fn list(
     State(state): State<Shared>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<dto::ListRunsResponse>> {
-    let listing = match params.experiment_id.as_deref().filter(|e| !e.is_empty()) {
-        // KFP: experiment_id wins over namespace.
-        Some(experiment) => {
-            Listing::parse(&params.list)?.and_equals("experiment_id", Some(experiment))
-        }
-        None => Listing::parse(&params.list)?.and_equals("namespace", params.namespace.as_deref()),
-    };
+    let listing = params.listing()?;
     let page = state.store.list_runs_page(&listing.query).await?;
     let mut runs = Vec::with_capacity(page.items.len());
     for run in &page.items {

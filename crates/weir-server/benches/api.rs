@@ -1,0 +1,616 @@
+//! The server's performance requirement, as a benchmark (never a timed test):
+//!
+//! with 100,000 runs in the store, `GET /apis/v2beta1/runs` (default page, deep page, filtered,
+//! by experiment, sorted) at p50 ≤ 10 ms, and `POST /apis/v2beta1/runs` at p50 ≤ 5 ms until the
+//! response (the run recorded PENDING and handed to the engine; its execution is not measured).
+//!
+//! `cargo bench -p weir-server --bench api` (or `bench/run`, which also writes BENCHMARKS.md).
+//! The server is `weir_server::serve` in this process on a loopback port; every figure is a
+//! full HTTP round trip over a kept-alive connection (client + loopback + server), so it bounds
+//! the server's own time from above. The store's own `list_runs_page` is timed beside it.
+//!
+//! Knobs (environment): `WEIR_BENCH_RUNS` (100000), `WEIR_BENCH_SAMPLES` (300),
+//! `WEIR_BENCH_WARMUP` (30), `WEIR_BENCH_DIR` (keep the data dir there instead of a temp dir;
+//! a dir that already holds a seeded store is reused).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sqlx::Connection as _;
+use tokio_util::sync::CancellationToken;
+use weir_engine::{Engine, EngineConfig, Layout};
+use weir_server::{AppState, ServerConfig};
+use weir_store::{
+    FilterValue, ListQuery, MetadataStore, NewExperiment, NewRun, PageCursor, Predicate,
+    PredicateOp, RunOptions, RuntimeConfig, SortBy, SqliteStore,
+};
+use weir_types::{ExperimentId, RunId, RunState};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const EXPERIMENTS: &[&str] = &[
+    "Default",
+    "nightly-training",
+    "hyperparameter-sweep",
+    "data-validation",
+    "model-evaluation",
+    "feature-backfill",
+    "ablation-study",
+    "smoke-tests",
+];
+const NAME_PREFIXES: &[&str] = &[
+    "hello", "train", "sweep", "validate", "evaluate", "backfill",
+];
+const STATE_FILTER: &str =
+    r#"{"predicates":[{"operation":"EQUALS","key":"state","string_value":"SUCCEEDED"}]}"#;
+/// What the KFP UI asks for when it opens the runs page.
+const UI_FILTER: &str = r#"{"predicates":[{"key":"storage_state","operation":"NOT_EQUALS","string_value":"ARCHIVED"}]}"#;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> Result<()> {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and a test run must not seed 100,000 runs.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("api bench: skipped (run it with `cargo bench -p weir-server --bench api`)");
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(bench())
+}
+
+async fn bench() -> Result<()> {
+    let runs = env_usize("WEIR_BENCH_RUNS", 100_000).max(2);
+    let samples = env_usize("WEIR_BENCH_SAMPLES", 300).max(1);
+    let warmup = env_usize("WEIR_BENCH_WARMUP", 30);
+    let (_temp, dir) = match std::env::var_os("WEIR_BENCH_DIR") {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            (None, std::path::PathBuf::from(dir))
+        }
+        None => {
+            let temp = tempfile::Builder::new().prefix("weir-bench-").tempdir()?;
+            let path = temp.path().to_path_buf();
+            (Some(temp), path)
+        }
+    };
+    let spec = hello_spec()?;
+    let spec_bytes = serde_json::to_vec(&spec)?.len();
+    let layout = Layout::new(&dir);
+    let sqlite = SqliteStore::open(&layout.database()).await?;
+    let store: Arc<dyn MetadataStore> = Arc::new(sqlite);
+
+    // 1. Seed.
+    let seeded = Instant::now();
+    let experiments = seed(&store, &layout.database(), &spec, runs).await?;
+    let seed_time = seeded.elapsed();
+    let db_bytes = file_size(&layout.database());
+    eprintln!(
+        "seeded {runs} runs in {:.1} s ({} MiB database)",
+        seed_time.as_secs_f64(),
+        db_bytes >> 20
+    );
+
+    // 2. Serve in this process on a loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let engine = Engine::new(store.clone(), layout.clone(), EngineConfig::default());
+    let shutdown = CancellationToken::new();
+    let config = ServerConfig {
+        host: "127.0.0.1".parse()?,
+        port,
+        auth_token: None,
+    };
+    let server = tokio::spawn(weir_server::serve(
+        config,
+        AppState::new(engine),
+        shutdown.clone(),
+    ));
+    let base = format!("http://127.0.0.1:{port}/apis/v2beta1");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()?;
+    wait_healthy(&client, &base).await?;
+
+    // 3. Lists.
+    let experiment = experiments[1];
+    let deep_pages = 50;
+    let mut deep_url = format!("{base}/runs");
+    let mut deep_cursor: Option<PageCursor> = None;
+    for _ in 0..deep_pages {
+        let page: Value = get_json(&client, &deep_url).await?;
+        let token = page["next_page_token"]
+            .as_str()
+            .ok_or("a page without next_page_token before page 51")?;
+        deep_url = format!("{base}/runs?page_token={}", encode(token));
+        let store_page = store
+            .list_runs_page(&ListQuery {
+                after: deep_cursor.clone(),
+                ..Default::default()
+            })
+            .await?;
+        deep_cursor = store_page.next;
+    }
+    let equals = |field: &str, value: &str| {
+        Predicate::new(
+            field,
+            PredicateOp::Equals,
+            FilterValue::String(value.into()),
+        )
+    };
+    let scenarios: Vec<(String, String, ListQuery)> = vec![
+        (
+            "first page (default, 20)".into(),
+            format!("{base}/runs"),
+            ListQuery::default(),
+        ),
+        (
+            format!("page {} (next_page_token ×{deep_pages})", deep_pages + 1),
+            deep_url,
+            ListQuery {
+                after: deep_cursor,
+                ..Default::default()
+            },
+        ),
+        (
+            "filter state = SUCCEEDED".into(),
+            format!("{base}/runs?filter={}", encode(STATE_FILTER)),
+            ListQuery::default().with_predicate(equals("state", "SUCCEEDED")),
+        ),
+        (
+            "experiment_id".into(),
+            format!("{base}/runs?experiment_id={experiment}"),
+            ListQuery::default().with_predicate(equals("experiment_id", &experiment.to_string())),
+        ),
+        (
+            "sort_by display_name desc".into(),
+            format!("{base}/runs?sort_by={}", encode("display_name desc")),
+            ListQuery::default().sorted_by(SortBy::descending("display_name")),
+        ),
+        (
+            "KFP UI: 10, created_at desc, not archived".into(),
+            format!(
+                "{base}/runs?page_size=10&sort_by={}&filter={}",
+                encode("created_at desc"),
+                encode(UI_FILTER)
+            ),
+            ListQuery::default()
+                .with_page_size(10)
+                .sorted_by(SortBy::descending("created_at"))
+                .with_predicate(Predicate::new(
+                    "storage_state",
+                    PredicateOp::NotEquals,
+                    FilterValue::String("ARCHIVED".into()),
+                )),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, url, query) in &scenarios {
+        // Check once that the request works and returns a full page.
+        let page: Value = get_json(&client, url).await?;
+        let items = page["runs"].as_array().map_or(0, Vec::len);
+        let total = page["total_size"].as_i64().unwrap_or(-1);
+        let response_bytes = get_bytes(&client, url).await?;
+        for _ in 0..warmup {
+            get_bytes(&client, url).await?;
+            store.list_runs_page(query).await?;
+        }
+        let mut http = Vec::with_capacity(samples);
+        let mut in_store = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let start = Instant::now();
+            get_bytes(&client, url).await?;
+            http.push(start.elapsed());
+            let start = Instant::now();
+            std::hint::black_box(store.list_runs_page(query).await?);
+            in_store.push(start.elapsed());
+        }
+        eprintln!("GET {name}: {}", summary(&mut http));
+        rows.push(Row {
+            what: format!("GET runs: {name}"),
+            note: format!("{items} runs of {total}, {} KiB", response_bytes >> 10),
+            http,
+            store: Some(in_store),
+        });
+    }
+
+    // 4. Creates, one at a time; each run is terminated and left to end between two creates
+    // (untimed), so no run executes while a create is being timed.
+    let mut creates = Vec::with_capacity(samples);
+    let mut first_state = String::new();
+    for i in 0..(warmup + samples) {
+        let body = json!({
+            "display_name": format!("bench create {i:04}"),
+            "experiment_id": experiment.to_string(),
+            "pipeline_spec": spec,
+            "runtime_config": {"parameters": {"count": 3, "threshold": 10}},
+        });
+        let body = serde_json::to_vec(&body)?;
+        let start = Instant::now();
+        let response = client
+            .post(format!("{base}/runs"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let elapsed = start.elapsed();
+        if !status.is_success() {
+            return Err(format!("create: {status}: {}", String::from_utf8_lossy(&bytes)).into());
+        }
+        let run: Value = serde_json::from_slice(&bytes)?;
+        let id = run["run_id"]
+            .as_str()
+            .ok_or("a created run without run_id")?;
+        if first_state.is_empty() {
+            first_state = run["state"].as_str().unwrap_or("?").to_owned();
+        }
+        if i >= warmup {
+            creates.push(elapsed);
+        }
+        let _ = client
+            .post(format!("{base}/runs/{id}:terminate"))
+            .send()
+            .await?;
+        wait_ended(&store, id.parse()?).await?;
+    }
+    eprintln!("POST create run: {}", summary(&mut creates));
+    rows.push(Row {
+        what: "POST runs: create (inline hello spec)".into(),
+        note: format!("{spec_bytes} B spec; answered {first_state}"),
+        http: creates,
+        store: None,
+    });
+
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
+
+    let report = report(
+        &rows, runs, samples, warmup, seed_time, db_bytes, spec_bytes,
+    );
+    println!("{report}");
+    Ok(())
+}
+
+/// The compiled hello pipeline, as the bare PipelineSpec JSON object the API takes inline.
+fn hello_spec() -> Result<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello/hello.yaml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(serde_norway::from_str(&text)?)
+}
+
+/// Seeds `runs` runs over the experiments: one template run through the store, the rest copies
+/// of its row (new id, experiment, name, state, times) in one transaction on a separate
+/// connection to the same file, with a three-entry state history each. Every run ends in a
+/// terminal state, so the server resumes none of them at startup. Returns the experiments.
+async fn seed(
+    store: &Arc<dyn MetadataStore>,
+    database: &Path,
+    spec: &Value,
+    runs: usize,
+) -> Result<Vec<ExperimentId>> {
+    let mut experiments = Vec::new();
+    for name in EXPERIMENTS {
+        let experiment = match store.ensure_experiment(name).await {
+            Ok(e) => e,
+            Err(_) => {
+                store
+                    .create_experiment(&NewExperiment {
+                        name: (*name).into(),
+                        ..Default::default()
+                    })
+                    .await?
+            }
+        };
+        experiments.push(experiment.id);
+    }
+    let existing = store
+        .list_runs_page(&ListQuery::default().with_page_size(1))
+        .await?
+        .total_size;
+    if existing as usize >= runs {
+        eprintln!(
+            "reusing the {existing} runs already in {}",
+            database.display()
+        );
+        return Ok(experiments);
+    }
+    let mut parameters = serde_json::Map::new();
+    parameters.insert("count".into(), json!(4));
+    parameters.insert("threshold".into(), json!(20));
+    let template = store
+        .create_run(&NewRun {
+            id: RunId::new(),
+            experiment_id: Some(experiments[0]),
+            display_name: "template".into(),
+            description: "Squares numbers in parallel and sums them.".into(),
+            pipeline_name: "hello-weir".into(),
+            pipeline_spec: json!({ "pipeline_spec": spec }),
+            runtime_config: RuntimeConfig {
+                parameters,
+                pipeline_root: None,
+            },
+            options: RunOptions::default(),
+            ..Default::default()
+        })
+        .await?;
+    store
+        .set_run_state(template.id, RunState::Running, None)
+        .await?;
+    store
+        .set_run_state(template.id, RunState::Succeeded, None)
+        .await?;
+
+    let mut connection = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(database)
+            .busy_timeout(Duration::from_secs(30)),
+    )
+    .await?;
+    sqlx::query("CREATE TEMP TABLE seed AS SELECT * FROM runs WHERE id = ?")
+        .bind(template.id.to_string())
+        .execute(&mut connection)
+        .await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let span: i64 = 90 * 24 * 3600 * 1000;
+    let copies = runs - 1;
+    let mut tx = connection.begin().await?;
+    for i in 0..copies {
+        // Oldest first, spread over the last 90 days; ids are UUIDv7 of the creation time.
+        let created = now - span + span * i as i64 / copies as i64;
+        let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            (created / 1000) as u64,
+            ((created % 1000) * 1_000_000) as u32,
+        ));
+        let started = created + 1_000 + (i as i64 * 7919) % 60_000;
+        let finished = started + 5_000 + (i as i64 * 104_729) % 3_600_000;
+        let (state, error) = match i % 20 {
+            0..=12 => ("SUCCEEDED", None),
+            13..=17 => ("FAILED", Some("task square failed: exit code 1")),
+            _ => ("CANCELED", None),
+        };
+        let experiment = experiments[(i * 7 + i / 13) % experiments.len()].to_string();
+        let name = format!(
+            "{}-{:06} {}",
+            NAME_PREFIXES[i % NAME_PREFIXES.len()],
+            (i * 7_919) % 1_000_003,
+            chrono::DateTime::from_timestamp_millis(created)
+                .unwrap_or_default()
+                .format("%Y-%m-%d %H-%M-%S")
+        );
+        sqlx::query(
+            "UPDATE seed SET id = ?, experiment_id = ?, display_name = ?, state = ?, error = ?, \
+             created_at = ?, started_at = ?, finished_at = ?",
+        )
+        .bind(id.to_string())
+        .bind(&experiment)
+        .bind(&name)
+        .bind(state)
+        .bind(error)
+        .bind(created)
+        .bind(started)
+        .bind(finished)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO runs SELECT * FROM seed")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO run_state_history (run_id, seq, state, at, message) \
+             VALUES (?1, 1, 'PENDING', ?2, NULL), (?1, 2, 'RUNNING', ?3, NULL), \
+             (?1, 3, ?4, ?5, ?6)",
+        )
+        .bind(id.to_string())
+        .bind(created)
+        .bind(started)
+        .bind(state)
+        .bind(finished)
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE experiments SET last_run_created_at = \
+         (SELECT MAX(created_at) FROM runs WHERE runs.experiment_id = experiments.id)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut connection)
+        .await?;
+    connection.close().await?;
+    Ok(experiments)
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err("the server did not come up in 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_ended(store: &Arc<dyn MetadataStore>, id: RunId) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !store.get_run(id).await?.state.is_terminal() {
+        if Instant::now() > deadline {
+            return Err(format!("run {id} did not end within 60 s of terminate").into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(())
+}
+
+async fn get_bytes(client: &reqwest::Client, url: &str) -> Result<usize> {
+    let response = client.get(url).send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        return Err(format!("GET {url}: {status}: {}", String::from_utf8_lossy(&body)).into());
+    }
+    Ok(body.len())
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value> {
+    let response = client.get(url).send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        return Err(format!("GET {url}: {status}: {}", String::from_utf8_lossy(&body)).into());
+    }
+    Ok(serde_json::from_slice(&body)?)
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+struct Row {
+    what: String,
+    note: String,
+    http: Vec<Duration>,
+    store: Option<Vec<Duration>>,
+}
+
+/// Nearest-rank percentile of sorted samples, in milliseconds.
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1].as_secs_f64() * 1e3
+}
+
+fn summary(samples: &mut [Duration]) -> String {
+    samples.sort();
+    format!(
+        "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
+        percentile(samples, 50.0),
+        percentile(samples, 90.0),
+        percentile(samples, 99.0)
+    )
+}
+
+fn machine() -> (usize, String, String) {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map_or("?".into(), |kib| {
+            format!("{:.1} GiB", kib as f64 / 1048576.0)
+        });
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "?".into());
+    (cores, memory, cpu)
+}
+
+fn report(
+    rows: &[Row],
+    runs: usize,
+    samples: usize,
+    warmup: usize,
+    seed_time: Duration,
+    db_bytes: u64,
+    spec_bytes: usize,
+) -> String {
+    let (cores, memory, cpu) = machine();
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release (bench profile)"
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "<!-- api-bench:start -->");
+    let _ = writeln!(
+        out,
+        "- Date: {} UTC",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M")
+    );
+    let _ = writeln!(
+        out,
+        "- Machine: {cores} cores (nproc), {memory} memory, {cpu}"
+    );
+    let _ = writeln!(out, "- Build: {profile}");
+    let _ = writeln!(
+        out,
+        "- Store: {runs} runs in 8 experiments (65% SUCCEEDED, 25% FAILED, 10% CANCELED), \
+         each with the hello spec ({spec_bytes} B of JSON); {} MiB SQLite file; seeded in {:.1} s",
+        db_bytes >> 20,
+        seed_time.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "- Samples: {samples} per row after {warmup} warm-up requests, one at a time"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| Request | HTTP p50 | p90 | p99 | store p50 | Result |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|");
+    for row in rows {
+        let mut http = row.http.clone();
+        http.sort();
+        let store = row.store.as_ref().map_or("–".to_owned(), |s| {
+            let mut s = s.clone();
+            s.sort();
+            format!("{:.2} ms", percentile(&s, 50.0))
+        });
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} |",
+            row.what,
+            percentile(&http, 50.0),
+            percentile(&http, 90.0),
+            percentile(&http, 99.0),
+            store,
+            row.note
+        );
+    }
+    let _ = write!(out, "<!-- api-bench:end -->");
+    out
+}
