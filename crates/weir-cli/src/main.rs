@@ -3,8 +3,12 @@
 mod commands;
 mod data;
 mod input;
+mod output;
+mod paging;
 mod progress;
+mod submit;
 mod table;
+mod target;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +25,19 @@ struct Cli {
     /// Where Weir keeps its database, artifacts and logs [default: ~/.local/share/weir]
     #[arg(long, global = true, env = "WEIR_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// A Weir or KFP server (`http://host:port`): runs, experiments, pipelines, recurring-runs
+    /// and logs act there instead of on the data dir.
+    #[arg(long, global = true, env = "WEIR_ENDPOINT", value_name = "URL")]
+    endpoint: Option<String>,
+    /// The API token: commands with --endpoint send it; `weir server` requires it on every call.
+    #[arg(
+        long,
+        global = true,
+        env = "WEIR_AUTH_TOKEN",
+        hide_env_values = true,
+        visible_alias = "existing-token"
+    )]
+    auth_token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,9 +50,18 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Run a pipeline on this machine and wait for it to finish.
     Run(commands::run::Args),
-    /// List, show and resume runs.
+    /// List, show, resume and retry runs; with --endpoint, also create, terminate, archive, delete.
     #[command(subcommand)]
     Runs(commands::runs::Command),
+    /// Create, list, archive and delete experiments (list and get also read the data dir).
+    #[command(subcommand, alias = "experiment")]
+    Experiments(commands::experiments::Command),
+    /// Upload, list and delete pipelines and their versions on a server.
+    #[command(subcommand, alias = "pipeline")]
+    Pipelines(commands::pipelines::Command),
+    /// Create, list, enable, disable and delete recurring runs on a server.
+    #[command(subcommand, alias = "recurring-run")]
+    RecurringRuns(commands::recurring_runs::Command),
     /// Print the logs of a run's tasks.
     Logs(commands::logs::Args),
     /// Manage secrets that tasks receive as environment variables or files (Kubernetes secrets).
@@ -54,6 +80,7 @@ enum Command {
 /// Output formats shared by the commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    #[value(alias = "table")]
     Text,
     Json,
     Dot,
@@ -69,12 +96,32 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let data_dir = data::data_dir(cli.data_dir);
+    let target = || {
+        target::Target::new(
+            data_dir.clone(),
+            cli.endpoint.clone(),
+            cli.auth_token.clone(),
+        )
+    };
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Run(args) => block_on(commands::run::run(args, data_dir)),
-        Command::Runs(command) => block_on(commands::runs::run(command, data_dir)),
-        Command::Logs(args) => block_on(commands::logs::run(args, data_dir)),
+        Command::Runs(command) => {
+            target().and_then(|target| block_on(commands::runs::run(command, target)))
+        }
+        Command::Experiments(command) => {
+            target().and_then(|target| block_on(commands::experiments::run(command, target)))
+        }
+        Command::Pipelines(command) => {
+            target().and_then(|target| block_on(commands::pipelines::run(command, target)))
+        }
+        Command::RecurringRuns(command) => {
+            target().and_then(|target| block_on(commands::recurring_runs::run(command, target)))
+        }
+        Command::Logs(args) => {
+            target().and_then(|target| block_on(commands::logs::run(args, target)))
+        }
         Command::Secrets(command) => block_on(commands::secrets::run(
             command,
             data_dir,
@@ -86,12 +133,15 @@ fn main() -> ExitCode {
             commands::secrets::Kind::ConfigMap,
         )),
         Command::Volumes(command) => block_on(commands::volumes::run(command, data_dir)),
-        Command::Server(args) => block_on(commands::server::run(args, data_dir)),
+        Command::Server(args) => block_on(commands::server::run(args, data_dir, cli.auth_token)),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
+            if let Some(hint) = target::hint(&error) {
+                eprintln!("  hint: {hint}");
+            }
             ExitCode::from(2)
         }
     }
@@ -104,4 +154,14 @@ fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
         .enable_all()
         .build()?;
     runtime.block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -574,6 +574,15 @@ fn report(
         out,
         "- Machine: {cores} cores (nproc), {memory} memory, {cpu}"
     );
+    let knobs: Vec<String> = ["WEIR_BENCH_RUNS", "WEIR_BENCH_SAMPLES", "WEIR_BENCH_WARMUP"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v} ")))
+        .collect();
+    let _ = writeln!(
+        out,
+        "- Command: `{}cargo bench -p weir-server --bench api` (what `bench/run` runs)",
+        knobs.concat()
+    );
     let _ = writeln!(out, "- Build: {profile}");
     let _ = writeln!(
         out,

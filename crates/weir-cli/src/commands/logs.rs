@@ -11,6 +11,7 @@ use weir_types::TaskKind;
 
 use super::runs::parse_run_id;
 use crate::data;
+use crate::target::Target;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,7 +23,15 @@ pub struct Args {
     follow: bool,
 }
 
-pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
+pub async fn run(args: Args, target: Target) -> Result<ExitCode> {
+    let data_dir = match target {
+        Target::Local(data_dir) => data_dir,
+        Target::Server(client) => bail!(
+            "{} serves no logs: the KFP v2beta1 API has no log endpoint yet; run `weir logs` on the \
+             server's machine with --data-dir set to the server's data dir (and without --endpoint)",
+            client.endpoint()
+        ),
+    };
     let store = data::open_store(&data_dir).await?;
     let run_id = parse_run_id(&args.run_id)?;
     let tasks = store.list_tasks(run_id).await?;

@@ -1,7 +1,11 @@
+pub mod experiments;
 pub mod inspect;
 pub mod logs;
+pub mod pipelines;
+pub mod recurring_runs;
 pub mod run;
 pub mod runs;
+mod runs_remote;
 pub mod secrets;
 pub mod server;
 pub mod validate;

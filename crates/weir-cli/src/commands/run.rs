@@ -166,33 +166,39 @@ fn parameters(document: &PipelineDocument, args: &Args) -> Result<Map<String, Va
     if let Some(file) = &args.params_file {
         parameters.extend(read_params_file(file)?);
     }
-    let root = &document.spec.root;
     for param in &args.params {
-        let Some((name, text)) = param.split_once('=') else {
-            bail!("`--param {param}` must be NAME=VALUE");
-        };
-        let Some(declared) = root.input_parameter(name) else {
-            let known: Vec<&str> = root.input_parameters().map(|(n, _)| n.as_str()).collect();
-            bail!(
-                "the pipeline has no parameter `{name}` (it has: {})",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            );
-        };
-        let value = parse_cli_value(text, declared.parameter_type.as_ref()).map_err(|message| {
-            let expected = declared
-                .parameter_type
-                .as_ref()
-                .map(|t| t.to_string())
-                .unwrap_or_default();
-            anyhow::anyhow!("parameter `{name}` expects {expected}: {message}")
-        })?;
-        parameters.insert(name.to_owned(), value);
+        let (name, value) = typed_parameter(document, param)?;
+        parameters.insert(name, value);
     }
     Ok(parameters)
+}
+
+/// One `NAME=VALUE`, the value parsed by the type the pipeline declares for `NAME`.
+pub fn typed_parameter(document: &PipelineDocument, param: &str) -> Result<(String, Value)> {
+    let Some((name, text)) = param.split_once('=') else {
+        bail!("`{param}` must be NAME=VALUE");
+    };
+    let root = &document.spec.root;
+    let Some(declared) = root.input_parameter(name) else {
+        let known: Vec<&str> = root.input_parameters().map(|(n, _)| n.as_str()).collect();
+        bail!(
+            "the pipeline has no parameter `{name}` (it has: {})",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    let value = parse_cli_value(text, declared.parameter_type.as_ref()).map_err(|message| {
+        let expected = declared
+            .parameter_type
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        anyhow::anyhow!("parameter `{name}` expects {expected}: {message}")
+    })?;
+    Ok((name.to_owned(), value))
 }
 
 fn read_params_file(file: &Path) -> Result<Map<String, Value>> {

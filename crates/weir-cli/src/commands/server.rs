@@ -17,16 +17,15 @@ pub struct Args {
     host: IpAddr,
     #[arg(long, default_value_t = 8888)]
     port: u16,
-    /// Every API call must send `Authorization: Bearer <token>` (kfp.Client's existing_token).
-    #[arg(long, env = "WEIR_AUTH_TOKEN", hide_env_values = true)]
-    auth_token: Option<String>,
     /// At most this many steps at once, over all runs [default: number of cores].
     #[arg(long)]
     max_parallel: Option<usize>,
 }
 
-pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
-    if !args.host.is_loopback() && args.auth_token.as_deref().is_none_or(str::is_empty) {
+/// `auth_token` is the global `--auth-token`: every API call must send
+/// `Authorization: Bearer <token>` (kfp.Client's existing_token).
+pub async fn run(args: Args, data_dir: PathBuf, auth_token: Option<String>) -> Result<ExitCode> {
+    if !args.host.is_loopback() && auth_token.as_deref().is_none_or(str::is_empty) {
         bail!(
             "binding {} exposes the API beyond this machine; set --auth-token (or WEIR_AUTH_TOKEN)",
             args.host
@@ -36,7 +35,7 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
     let config = ServerConfig {
         host: args.host,
         port: args.port,
-        auth_token: args.auth_token.filter(|t| !t.is_empty()),
+        auth_token: auth_token.filter(|t| !t.is_empty()),
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -1,8 +1,11 @@
 //! Runs the built `weir` binary the way users do.
 
+mod client;
 mod conformance;
 mod demo;
 mod engine;
+mod live;
+mod remote;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
