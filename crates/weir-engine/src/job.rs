@@ -160,6 +160,7 @@ async fn run_attempts(
             timeout: plan.timeout,
             kill_grace: env.kill_grace,
             limits: plan.limits.clone(),
+            pid_file: Some(plan.scratch.join("pid")),
         };
         let inputs_before = snapshot(&plan.protected_inputs);
         let outcome = run_process(&spec, cancel).await;

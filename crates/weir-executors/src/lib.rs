@@ -11,5 +11,7 @@
 pub mod process;
 pub mod pyenv;
 
-pub use process::{run_process, ProcessOutcome, ProcessSpec, ResourceLimits, Termination};
+pub use process::{
+    run_process, stop_leftover_group, ProcessOutcome, ProcessSpec, ResourceLimits, Termination,
+};
 pub use pyenv::{PipInstall, PreparedEnv, PyEnvError, PythonEnvs, Requirements};

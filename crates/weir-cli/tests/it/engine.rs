@@ -46,6 +46,26 @@ fn run_json(data: &Path, args: &[&str]) -> (Option<i32>, Value) {
     (output.status.code(), value)
 }
 
+/// Processes whose environment says they belong to this run.
+fn processes_of_run(run_id: &str) -> Vec<u32> {
+    let marker = format!("WEIR_RUN_ID={run_id}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| {
+                    env.split(|b| *b == 0)
+                        .any(|entry| entry == marker.as_bytes())
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
 fn task<'a>(run: &'a Value, name: &str) -> &'a Value {
     run["tasks"]
         .as_array()
@@ -82,10 +102,36 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
         runs[0]["state"], "RUNNING",
         "the killed run is still RUNNING in the store"
     );
-    std::fs::write(work.join("release"), "").expect("release the waiting step");
+    let orphans = processes_of_run(&run_id);
+    assert!(
+        !orphans.is_empty(),
+        "the waiting step outlived the killed weir"
+    );
 
-    let (code, run) = run_json(&data, &["runs", "resume", &run_id]);
-    assert_eq!(code, Some(0), "{run}");
+    let resume = weir()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["runs", "resume", &run_id, "--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("weir resumes");
+    wait_for(
+        "the second step to start again",
+        Duration::from_secs(60),
+        || lines(&work.join("second.log")) == 2,
+    );
+    for pid in &orphans {
+        let alive = Path::new(&format!("/proc/{pid}")).exists();
+        assert!(
+            !alive,
+            "the left-behind step {pid} was stopped before it ran again"
+        );
+    }
+    std::fs::write(work.join("release"), "").expect("release the waiting step");
+    let output = resume.wait_with_output().expect("resume ends");
+    let run: Value = serde_json::from_slice(&output.stdout).expect("run JSON");
+    assert_eq!(output.status.code(), Some(0), "{run}");
     assert_eq!(run["state"], "SUCCEEDED");
     assert_eq!(
         lines(&work.join("first.log")),

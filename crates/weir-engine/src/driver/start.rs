@@ -204,6 +204,14 @@ impl Driver {
     pub(super) async fn resume_step(&mut self, id: TaskId) -> Result<(), EngineError> {
         let task = self.tasks[&id].clone();
         if task.state == TaskState::Running {
+            // Weir stopped while the step ran; its processes may still be running.
+            let pid_file = self
+                .ctx
+                .layout
+                .task_scratch(self.ctx.run.id, id)
+                .join("pid");
+            let marker = format!("WEIR_TASK_ID={id}");
+            weir_executors::stop_leftover_group(&pid_file, &marker, self.shared.kill_grace).await;
             let update = TaskUpdate {
                 started_at: Some(None),
                 ..TaskUpdate::state(TaskState::Pending)

@@ -42,6 +42,9 @@ pub struct ProcessSpec {
     /// Time between `SIGTERM` and `SIGKILL` when the process is stopped.
     pub kill_grace: Duration,
     pub limits: ResourceLimits,
+    /// Where the process group id is written once the process starts, so that after a crash
+    /// a later Weir can stop the group it left behind ([`stop_leftover_group`]).
+    pub pid_file: Option<PathBuf>,
 }
 
 /// Resource limits asked for by a task.
@@ -199,6 +202,11 @@ async fn spawn(spec: &ProcessSpec) -> Result<Spawned, String> {
     let Some(group) = child.id().and_then(|id| i32::try_from(id).ok()) else {
         return Err(format!("`{program_name}` exited before its pid was known"));
     };
+    if let Some(pid_file) = &spec.pid_file {
+        if let Err(error) = std::fs::write(pid_file, group.to_string()) {
+            tracing::warn!(path = %pid_file.display(), %error, "cannot record the process group");
+        }
+    }
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(format!("`{program_name}` was spawned without output pipes"));
     };
@@ -325,3 +333,45 @@ fn reports_allocation_failure(log_tail: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Stops a process group recorded in `pid_file` by an earlier Weir that crashed, if it is
+/// still alive and still the one that was recorded: its leader's environment must hold
+/// `marker` (`NAME=value`, e.g. the task id), so a recycled pid is never signalled. SIGTERM, up
+/// to `grace` to exit, then SIGKILL. Returns whether a group was stopped.
+pub async fn stop_leftover_group(
+    pid_file: &std::path::Path,
+    marker: &str,
+    grace: Duration,
+) -> bool {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    else {
+        return false;
+    };
+    let is_ours = std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|environ| {
+            environ
+                .split(|b| *b == 0)
+                .any(|entry| entry == marker.as_bytes())
+        })
+        .unwrap_or(false);
+    if !is_ours {
+        return false;
+    }
+    let group = Pid::from_raw(pid);
+    tracing::warn!(
+        pid,
+        "stopping a task's processes left behind by an earlier Weir"
+    );
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+    let deadline = tokio::time::Instant::now() + grace;
+    while tokio::time::Instant::now() < deadline {
+        if nix::sys::signal::killpg(group, None).is_err() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    true
+}

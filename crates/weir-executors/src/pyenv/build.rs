@@ -170,6 +170,7 @@ async fn run_step(argv: Vec<String>, cwd: &Path, log_path: &Path) -> Result<(), 
         timeout: Some(STEP_TIMEOUT),
         kill_grace: STEP_KILL_GRACE,
         limits: ResourceLimits::default(),
+        pid_file: None,
     };
     let outcome = process::run_process(&spec, &CancellationToken::new()).await;
     if outcome.succeeded() {

@@ -14,6 +14,7 @@ pub fn sh(dir: &Path, script: &str) -> ProcessSpec {
         timeout: None,
         kill_grace: Duration::from_secs(2),
         limits: ResourceLimits::default(),
+        pid_file: None,
     }
 }
 
