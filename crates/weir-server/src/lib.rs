@@ -16,6 +16,7 @@ mod package;
 mod runs;
 mod scheduler;
 mod state;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -20,6 +20,7 @@ use crate::state::AppState;
 pub type Shared = Arc<AppState>;
 
 pub fn router(state: Shared, auth_token: Option<String>) -> Router {
+    let ui = crate::ui::router(state.clone(), auth_token.clone());
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/auth", get(|| async { Json(json!({})) }))
@@ -81,6 +82,7 @@ pub fn router(state: Shared, auth_token: Option<String>) -> Router {
         }))
         .with_state(state);
     Router::new()
+        .merge(ui)
         .nest("/apis/v2beta1", api)
         .layer(axum::extract::DefaultBodyLimit::max(
             weir_spec::parse::MAX_INPUT_BYTES + 1024 * 1024,
