@@ -72,6 +72,11 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Applies an update; a state change is checked against the state machine and recorded.
     async fn update_task(&self, id: TaskId, update: &TaskUpdate) -> Result<Task>;
     async fn task_state_history(&self, id: TaskId) -> Result<Vec<StateChange>>;
+    /// The state histories of every execution of a run, in one query.
+    async fn run_task_histories(
+        &self,
+        run_id: RunId,
+    ) -> Result<std::collections::BTreeMap<TaskId, Vec<StateChange>>>;
     /// Deletes an execution and every execution below it (a retry decides them again).
     async fn delete_task(&self, id: TaskId) -> Result<()>;
 

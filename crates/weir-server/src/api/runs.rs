@@ -152,13 +152,13 @@ pub async fn get(State(state): State<Shared>, Path(id): Path<String>) -> ApiResu
     let id: RunId = parse_id("run", &id)?;
     let run = state.store.get_run(id).await?;
     let tasks = state.store.list_tasks(id).await?;
-    let mut histories = BTreeMap::new();
-    for task in &tasks {
-        histories.insert(
-            task.id.to_string(),
-            state.store.task_state_history(task.id).await?,
-        );
-    }
+    let histories: BTreeMap<String, _> = state
+        .store
+        .run_task_histories(id)
+        .await?
+        .into_iter()
+        .map(|(task, history)| (task.to_string(), history))
+        .collect();
     let history = state.store.run_state_history(id).await?;
     Ok(Json(convert::run(
         &run,

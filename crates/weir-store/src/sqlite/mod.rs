@@ -206,6 +206,13 @@ impl MetadataStore for SqliteStore {
         convert::history(&self.pool, "task_state_history", "task_id", &id.to_string()).await
     }
 
+    async fn run_task_histories(
+        &self,
+        run_id: RunId,
+    ) -> Result<std::collections::BTreeMap<TaskId, Vec<StateChange>>> {
+        tasks::run_task_histories(&self.pool, run_id).await
+    }
+
     async fn delete_task(&self, id: TaskId) -> Result<()> {
         tasks::delete_task(&self.pool, id).await
     }

@@ -139,6 +139,33 @@ pub(super) async fn update_task(
     get_task(pool, id).await
 }
 
+pub(super) async fn run_task_histories(
+    pool: &SqlitePool,
+    run_id: RunId,
+) -> Result<std::collections::BTreeMap<TaskId, Vec<crate::StateChange>>> {
+    let rows = sqlx::query(
+        "SELECT h.task_id, h.state, h.at, h.message FROM task_state_history h \
+         JOIN tasks t ON t.id = h.task_id WHERE t.run_id = ? ORDER BY h.task_id, h.seq",
+    )
+    .bind(run_id.to_string())
+    .fetch_all(pool)
+    .await?;
+    let mut histories: std::collections::BTreeMap<TaskId, Vec<crate::StateChange>> =
+        Default::default();
+    for row in &rows {
+        let task_id: TaskId = parsed(row, "task_id")?;
+        histories
+            .entry(task_id)
+            .or_default()
+            .push(crate::StateChange {
+                state: row.try_get("state")?,
+                at: time(row.try_get("at")?),
+                message: row.try_get("message")?,
+            });
+    }
+    Ok(histories)
+}
+
 pub(super) async fn delete_task(pool: &SqlitePool, id: TaskId) -> Result<()> {
     // Children go with their parent through `ON DELETE CASCADE` on parent_id.
     let deleted = sqlx::query("DELETE FROM tasks WHERE id = ?")

@@ -173,6 +173,9 @@ async fn tasks_are_unique_per_path_and_follow_the_state_machine(store: &impl Met
         .map(|h| h.state)
         .collect();
     assert_eq!(history, ["PENDING", "RUNNING", "SUCCEEDED"]);
+    let all = store.run_task_histories(run.id).await.expect("histories");
+    let states: Vec<&str> = all[&task.id].iter().map(|h| h.state.as_str()).collect();
+    assert_eq!(states, ["PENDING", "RUNNING", "SUCCEEDED"]);
     let failed = store
         .create_task(&new_task(run.id, "root/b", TaskState::Running))
         .await
