@@ -9,6 +9,12 @@
 //! full HTTP round trip over a kept-alive connection (client + loopback + server), so it bounds
 //! the server's own time from above. The store's own `list_runs_page` is timed beside it.
 //!
+//! A second section times the web UI's pages on the same server and store (the UI issue's
+//! "every page answers from the server in ≤ 100 ms with 100,000 runs in the store"): `/runs`
+//! (first page, the page its Next link leads to, state filter, sorted by name, the Archived tab),
+//! a run's page, `/pipelines`, `/experiments`, `/recurring` and `/compare` of two runs. Its
+//! table goes between the `ui-bench` markers, the API's between the `api-bench` markers.
+//!
 //! Knobs (environment): `WEIR_BENCH_RUNS` (100000), `WEIR_BENCH_SAMPLES` (300),
 //! `WEIR_BENCH_WARMUP` (30), `WEIR_BENCH_DIR` (keep the data dir there instead of a temp dir;
 //! a dir that already holds a seeded store is reused).
@@ -48,6 +54,13 @@ const STATE_FILTER: &str =
     r#"{"predicates":[{"operation":"EQUALS","key":"state","string_value":"SUCCEEDED"}]}"#;
 /// What the KFP UI asks for when it opens the runs page.
 const UI_FILTER: &str = r#"{"predicates":[{"key":"storage_state","operation":"NOT_EQUALS","string_value":"ARCHIVED"}]}"#;
+
+/// The runs table sorted by name: its Name column's link.
+const SORT_BY_NAME: &str = "/runs?sort=display_name";
+/// Seeded runs archived (for the UI section only) so the Archived tab has more than a page.
+const ARCHIVED_FOR_UI: u32 = 25;
+/// The UI's requirement: every page answers from the server in ≤ 100 ms.
+const UI_TARGET_MS: f64 = 100.0;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -225,10 +238,68 @@ async fn bench() -> Result<()> {
         });
     }
 
-    // 4. Creates, one at a time; each run is terminated and left to end between two creates
+    // 4. The web UI's pages, on the same server and store. A few seeded runs are archived for
+    // the Archived tab (and restored at the end), so that tab shows a full page too.
+    let site = format!("http://127.0.0.1:{port}");
+    let seeded_runs = store
+        .list_runs_page(
+            &ListQuery::default()
+                .with_predicate(equals("state", "SUCCEEDED"))
+                .with_page_size(2),
+        )
+        .await?
+        .items;
+    if seeded_runs.len() < 2 {
+        return Err("fewer than two SUCCEEDED runs in the store".into());
+    }
+    let (run_a, run_b) = (seeded_runs[0].id, seeded_runs[1].id);
+    let to_archive: Vec<RunId> = store
+        .list_runs_page(
+            &ListQuery::default()
+                .with_predicate(equals("state", "FAILED"))
+                .with_page_size(ARCHIVED_FOR_UI),
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    for id in &to_archive {
+        post_ok(&client, &format!("{base}/runs/{id}:archive")).await?;
+    }
+    let first_page = get_page(&client, &format!("{site}/runs")).await?;
+    let next_href = next_link(&first_page).ok_or("the first /runs page has no Next link")?;
+    if !first_page.contains(&format!("href=\"{SORT_BY_NAME}\"")) {
+        eprintln!("warning: the /runs page has no link to {SORT_BY_NAME}; timing it anyway");
+    }
+    let pages: Vec<(String, String)> = vec![
+        ("runs: first page".into(), "/runs".into()),
+        ("runs: next page (its Next link)".into(), next_href),
+        ("runs: state = FAILED".into(), "/runs?state=FAILED".into()),
+        ("runs: sorted by name".into(), SORT_BY_NAME.into()),
+        ("runs: Archived tab".into(), "/runs?view=archived".into()),
+        ("run detail (seeded run)".into(), format!("/runs/{run_a}")),
+        ("pipelines".into(), "/pipelines".into()),
+        ("experiments".into(), "/experiments".into()),
+        ("recurring".into(), "/recurring".into()),
+        (
+            "compare two seeded runs".into(),
+            format!("/compare?run={run_a}&run={run_b}"),
+        ),
+    ];
+    let mut ui_rows = Vec::new();
+    for (name, path) in &pages {
+        ui_rows.push(time_page(&client, &site, name, path, warmup, samples).await?);
+    }
+    for id in &to_archive {
+        post_ok(&client, &format!("{base}/runs/{id}:unarchive")).await?;
+    }
+
+    // 5. Creates, one at a time; each run is terminated and left to end between two creates
     // (untimed), so no run executes while a create is being timed.
     let mut creates = Vec::with_capacity(samples);
     let mut first_state = String::new();
+    let mut last_created = String::new();
     for i in 0..(warmup + samples) {
         let body = json!({
             "display_name": format!("bench create {i:04}"),
@@ -265,6 +336,7 @@ async fn bench() -> Result<()> {
             .send()
             .await?;
         wait_ended(&store, id.parse()?).await?;
+        last_created = id.to_owned();
     }
     eprintln!("POST create run: {}", summary(&mut creates));
     rows.push(Row {
@@ -274,6 +346,20 @@ async fn bench() -> Result<()> {
         store: None,
     });
 
+    // A run with tasks (the last create, terminated after its first step or two): the seeded
+    // runs carry no tasks, so their page is the lighter one.
+    ui_rows.push(
+        time_page(
+            &client,
+            &site,
+            "run detail (a created run, with tasks)",
+            &format!("/runs/{last_created}"),
+            warmup,
+            samples,
+        )
+        .await?,
+    );
+
     shutdown.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
 
@@ -281,6 +367,8 @@ async fn bench() -> Result<()> {
         &rows, runs, samples, warmup, seed_time, db_bytes, spec_bytes,
     );
     println!("{report}");
+    println!();
+    println!("{}", ui_report(&ui_rows, runs, samples, warmup));
     Ok(())
 }
 
@@ -483,6 +571,92 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value> {
     Ok(serde_json::from_slice(&body)?)
 }
 
+async fn post_ok(client: &reqwest::Client, url: &str) -> Result<()> {
+    let response = client.post(url).send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        return Err(format!("POST {url}: {status}: {}", String::from_utf8_lossy(&body)).into());
+    }
+    Ok(())
+}
+
+/// A page's HTML; anything but a non-empty 200 is an error.
+async fn get_page(client: &reqwest::Client, url: &str) -> Result<String> {
+    let response = client.get(url).send().await?;
+    let status = response.status();
+    let body = response.text().await?;
+    if status != reqwest::StatusCode::OK {
+        return Err(format!("GET {url}: {status}: {body}").into());
+    }
+    if body.trim().is_empty() {
+        return Err(format!("GET {url}: 200 with an empty body").into());
+    }
+    Ok(body)
+}
+
+/// The href of the runs page's Next link (`<a href="…" id="next-page">`), unescaped.
+fn next_link(html: &str) -> Option<String> {
+    let at = html.find(r#"id="next-page""#)?;
+    let tag = &html[html[..at].rfind("<a ")?..at];
+    let start = tag.find(r#"href=""#)? + r#"href=""#.len();
+    let end = start + tag[start..].find('"')?;
+    Some(unescape(&tag[start..end]))
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+struct UiRow {
+    what: String,
+    path: String,
+    note: String,
+    http: Vec<Duration>,
+}
+
+/// Checks a page once (200, non-empty), warms it up, then times `samples` GETs of it.
+async fn time_page(
+    client: &reqwest::Client,
+    site: &str,
+    name: &str,
+    path: &str,
+    warmup: usize,
+    samples: usize,
+) -> Result<UiRow> {
+    let url = format!("{site}{path}");
+    let html = get_page(client, &url).await?;
+    let run_rows = html.matches(r#"class="run-link""#).count();
+    let note = if path.starts_with("/runs?") || path == "/runs" {
+        format!("{run_rows} runs listed, {} KiB", html.len() >> 10)
+    } else {
+        format!("{} KiB", html.len() >> 10)
+    };
+    for _ in 0..warmup {
+        get_bytes(client, &url).await?;
+    }
+    let mut http = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = Instant::now();
+        get_bytes(client, &url).await?;
+        http.push(start.elapsed());
+    }
+    eprintln!("UI GET {name}: {}", summary(&mut http));
+    Ok(UiRow {
+        what: name.to_owned(),
+        path: path.to_owned(),
+        note,
+        http,
+    })
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3);
@@ -621,5 +795,56 @@ fn report(
         );
     }
     let _ = write!(out, "<!-- api-bench:end -->");
+    out
+}
+
+fn ui_report(rows: &[UiRow], runs: usize, samples: usize, warmup: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "<!-- ui-bench:start -->");
+    let _ = writeln!(
+        out,
+        "- Date: {} UTC; same run, machine, store ({runs} runs) and in-process server as the API table",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M")
+    );
+    let _ = writeln!(
+        out,
+        "- Samples: {samples} per page after {warmup} warm-up requests, one at a time; each page \
+         checked once first (HTTP 200, non-empty HTML). {ARCHIVED_FOR_UI} seeded FAILED runs are \
+         archived for this section (restored after it)"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| Page | GET | p50 | p90 | p99 | Target | p99 ≤ target | Response |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|---|");
+    for row in rows {
+        let mut http = row.http.clone();
+        http.sort();
+        let p99 = percentile(&http, 99.0);
+        // The run ids and page cursors make the paths long; show their shape.
+        let path = if row.path.contains("after=") {
+            "/runs?after=…&back=-".to_owned()
+        } else if row.path.starts_with("/compare") {
+            "/compare?run={a}&run={b}".to_owned()
+        } else if row.path.starts_with("/runs/") {
+            "/runs/{id}".to_owned()
+        } else {
+            row.path.clone()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.0} ms | {} | {} |",
+            row.what,
+            path,
+            percentile(&http, 50.0),
+            percentile(&http, 90.0),
+            p99,
+            UI_TARGET_MS,
+            if p99 <= UI_TARGET_MS { "yes" } else { "**no**" },
+            row.note
+        );
+    }
+    let _ = write!(out, "<!-- ui-bench:end -->");
     out
 }
