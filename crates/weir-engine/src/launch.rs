@@ -137,6 +137,13 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         .chain(&input.container.args)
         .cloned()
         .collect();
+    let requirements = PythonEnvs::requirements(&unresolved);
+    if requirements
+        .as_ref()
+        .is_some_and(|r| !r.script_creates_venv)
+    {
+        argv = skip_satisfied_install_preamble(argv);
+    }
     Ok(LaunchPlan {
         task_id: input.task_id,
         argv,
@@ -148,7 +155,7 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         executor_output_path,
         output_parameters,
         output_artifacts,
-        requirements: PythonEnvs::requirements(&unresolved),
+        requirements,
         protected_inputs: input
             .inputs
             .artifacts
@@ -221,6 +228,24 @@ fn executor_input(
         json!(executor_output_path.display().to_string()),
     );
     json!({"inputs": inputs_json, "outputs": outputs_json})
+}
+
+/// KFP compiles a Python component as `sh -c "<pip install ...> && \"$0\" \"$@\"" <program...>`.
+/// The job runs the step in a Weir-managed environment that already holds exactly those
+/// packages (it is built before the step starts, or the step fails), so the preamble could only
+/// re-check them: `<program...>` is what it would run next, with the same arguments. Skipping it
+/// saves a pip start per step without changing what the component sees.
+fn skip_satisfied_install_preamble(argv: Vec<String>) -> Vec<String> {
+    let is_preamble = argv.len() > 3
+        && argv[0] == "sh"
+        && argv[1] == "-c"
+        && argv[2].contains("pip install")
+        && argv[2].trim_end().ends_with("\"$0\" \"$@\"");
+    if is_preamble {
+        argv[3..].to_vec()
+    } else {
+        argv
+    }
 }
 
 /// The documented environment of a task process: nothing inherited but PATH.
@@ -429,5 +454,46 @@ fn metadata_text(metadata: &Value, key: Option<&str>) -> String {
         Some(key) => metadata.get(key).map(text_form).unwrap_or_default(),
         None if metadata.is_null() => "{}".to_owned(),
         None => metadata.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skip_satisfied_install_preamble;
+
+    fn owned(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn only_kfp_install_preambles_are_skipped() {
+        let preamble = "\nif ! [ -x \"$(command -v pip)\" ]; then\n python3 -m ensurepip\nfi\n\nPIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet 'kfp==2.17.0' '--no-deps' && \"$0\" \"$@\"\n";
+        let compiled = owned(&[
+            "sh",
+            "-c",
+            preamble,
+            "sh",
+            "-ec",
+            "program",
+            "source",
+            "--executor_input",
+            "{}",
+        ]);
+        assert_eq!(
+            skip_satisfied_install_preamble(compiled),
+            owned(&["sh", "-ec", "program", "source", "--executor_input", "{}"])
+        );
+        let plain = owned(&["sh", "-c", "echo hi && \"$0\" \"$@\"", "true"]);
+        assert_eq!(
+            skip_satisfied_install_preamble(plain.clone()),
+            plain,
+            "no pip install: left alone"
+        );
+        let trailing = owned(&["sh", "-c", "pip install x; echo done", "true"]);
+        assert_eq!(
+            skip_satisfied_install_preamble(trailing.clone()),
+            trailing,
+            "does not hand over to $0: left alone"
+        );
     }
 }
