@@ -46,6 +46,18 @@ fn run_json(data: &Path, args: &[&str]) -> (Option<i32>, Value) {
     (output.status.code(), value)
 }
 
+/// A process's identity: its pid and start time (a pid can be reused by a new process).
+fn identity(pid: u32) -> Option<(u32, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ... starttime(22nd field)`; comm may hold spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        // A zombie has ended; orphans may wait long for init to reap them.
+        return None;
+    }
+    Some((pid, fields.get(19)?.parse().ok()?))
+}
+
 /// Processes whose environment says they belong to this run.
 fn processes_of_run(run_id: &str) -> Vec<u32> {
     let marker = format!("WEIR_RUN_ID={run_id}");
@@ -102,7 +114,10 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
         runs[0]["state"], "RUNNING",
         "the killed run is still RUNNING in the store"
     );
-    let orphans = processes_of_run(&run_id);
+    let orphans: Vec<(u32, u64)> = processes_of_run(&run_id)
+        .into_iter()
+        .filter_map(identity)
+        .collect();
     assert!(
         !orphans.is_empty(),
         "the waiting step outlived the killed weir"
@@ -121,8 +136,8 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
         Duration::from_secs(60),
         || lines(&work.join("second.log")) == 2,
     );
-    for pid in &orphans {
-        let alive = Path::new(&format!("/proc/{pid}")).exists();
+    for (pid, started) in &orphans {
+        let alive = identity(*pid) == Some((*pid, *started));
         assert!(
             !alive,
             "the left-behind step {pid} was stopped before it ran again"

@@ -367,11 +367,32 @@ pub async fn stop_leftover_group(
     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
     let deadline = tokio::time::Instant::now() + grace;
     while tokio::time::Instant::now() < deadline {
-        if nix::sys::signal::killpg(group, None).is_err() {
+        if !group_has_live_members(pid) {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
     true
+}
+
+/// Whether any process of the group is alive. Zombies do not count: the orphans of a killed
+/// Weir are reparented to an init that may be slow (or never) to reap them.
+fn group_has_live_members(group: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return nix::sys::signal::killpg(Pid::from_raw(group), None).is_ok();
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        let Some(after_comm) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let mut fields = after_comm.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+        pgrp == Some(group) && state != Some("Z")
+    })
 }
