@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use weir_executors::{run_process, ProcessSpec, PythonEnvs, Termination};
-use weir_spec::model::RetryPolicy;
+use weir_spec::model::{parse_duration_seconds, RetryPolicy};
 use weir_store::{MetadataStore, NewArtifact, TaskUpdate};
 use weir_types::{RunId, TaskState};
 
@@ -49,9 +49,7 @@ pub struct RetryPlan {
 impl RetryPlan {
     pub fn from_policy(policy: Option<&RetryPolicy>) -> RetryPlan {
         let seconds = |text: Option<&String>, default: f64| {
-            text.and_then(|t| t.strip_suffix('s'))
-                .and_then(|n| n.parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0)
+            text.and_then(|t| parse_duration_seconds(t))
                 .unwrap_or(default)
         };
         let Some(policy) = policy else {

@@ -95,7 +95,7 @@ impl Driver {
         if let Some(not_run) = self.not_run_reason(dag_id, &dag_path, spec, &upstream_states) {
             return self.record_not_run(dag_id, key, spec, not_run).await;
         }
-        self.start(dag_id, component, key, spec).await
+        self.start(dag_id, key, spec).await
     }
 
     fn not_run_reason(

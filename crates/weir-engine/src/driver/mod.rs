@@ -198,9 +198,8 @@ impl Driver {
             },
             JobOutcome::Canceled => TaskUpdate::state(TaskState::Canceled).with_message("canceled"),
         };
-        let outputs_written = update.outputs.clone();
         let task = self.update(task_id, update).await?;
-        if let (Some(_), true) = (outputs_written, task.state == TaskState::Succeeded) {
+        if task.state == TaskState::Succeeded {
             self.record_cache(task_id).await?;
         }
         Ok(())

@@ -19,11 +19,9 @@ impl Driver {
     pub(super) async fn start(
         &mut self,
         dag_id: TaskId,
-        component: &str,
         key: &str,
         spec: &PipelineTaskSpec,
     ) -> Result<(), EngineError> {
-        let _ = component;
         let ctx = self.ctx.clone();
         let kind = self.kind_of(spec);
         let Some(target_component) = ctx.spec().component(&spec.component_ref.name) else {

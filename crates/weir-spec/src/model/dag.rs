@@ -544,3 +544,10 @@ pub struct ArtifactSelector {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// Parses a protobuf JSON duration (`"5s"`, `"0.5s"`) into seconds.
+pub fn parse_duration_seconds(text: &str) -> Option<f64> {
+    let number = text.strip_suffix('s')?;
+    let seconds: f64 = number.parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0 && !number.starts_with('+')).then_some(seconds)
+}

@@ -7,7 +7,8 @@ use super::Checker;
 use crate::cel;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
-    ArtifactSource, ComponentSpec, DagSpec, ParameterSource, ParameterType, PipelineTaskSpec,
+    parse_duration_seconds, ArtifactSource, ComponentSpec, DagSpec, ParameterSource, ParameterType,
+    PipelineTaskSpec,
 };
 
 /// Task inputs named like this carry values the SDK threads through for conditions, loops and
@@ -553,13 +554,6 @@ impl<'a> TaskCheck<'_, 'a> {
             }
         }
     }
-}
-
-/// Parses a protobuf JSON duration (`"5s"`, `"0.5s"`) into seconds.
-pub fn parse_duration_seconds(text: &str) -> Option<f64> {
-    let number = text.strip_suffix('s')?;
-    let seconds: f64 = number.parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0 && !number.starts_with('+')).then_some(seconds)
 }
 
 /// Whether a value of type `actual` may feed an input of type `expected`.

@@ -129,20 +129,33 @@ pub(super) async fn update_pipeline(
     id: PipelineId,
     update: &PipelineUpdate,
 ) -> Result<Pipeline> {
-    let updated = sqlx::query(
-        "UPDATE pipelines SET display_name = COALESCE(?, display_name), \
-         description = COALESCE(?, description), tags = COALESCE(?, tags) WHERE id = ?",
-    )
-    .bind(&update.display_name)
-    .bind(&update.description)
-    .bind(update.tags.as_ref().map(to_json).transpose()?)
-    .bind(id.to_string())
-    .execute(pool)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::not_found("pipeline", id));
-    }
+    update_names(pool, "pipelines", "pipeline", &id.to_string(), update).await?;
     get_pipeline(pool, id).await
+}
+
+/// Pipelines and versions share the editable fields: display name, description, tags.
+async fn update_names(
+    pool: &SqlitePool,
+    table: &'static str,
+    kind: &'static str,
+    id: &str,
+    update: &PipelineUpdate,
+) -> Result<()> {
+    let sql = format!(
+        "UPDATE {table} SET display_name = COALESCE(?, display_name), \
+         description = COALESCE(?, description), tags = COALESCE(?, tags) WHERE id = ?"
+    );
+    let updated = sqlx::query(&sql)
+        .bind(&update.display_name)
+        .bind(&update.description)
+        .bind(update.tags.as_ref().map(to_json).transpose()?)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::not_found(kind, id));
+    }
+    Ok(())
 }
 
 pub(super) async fn delete_pipeline(
@@ -276,19 +289,14 @@ pub(super) async fn update_pipeline_version(
     id: PipelineVersionId,
     update: &PipelineVersionUpdate,
 ) -> Result<PipelineVersion> {
-    let updated = sqlx::query(
-        "UPDATE pipeline_versions SET display_name = COALESCE(?, display_name), \
-         description = COALESCE(?, description), tags = COALESCE(?, tags) WHERE id = ?",
+    update_names(
+        pool,
+        "pipeline_versions",
+        "pipeline version",
+        &id.to_string(),
+        update,
     )
-    .bind(&update.display_name)
-    .bind(&update.description)
-    .bind(update.tags.as_ref().map(to_json).transpose()?)
-    .bind(id.to_string())
-    .execute(pool)
     .await?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::not_found("pipeline version", id));
-    }
     get_pipeline_version(pool, id).await
 }
 
