@@ -51,3 +51,25 @@ impl PageArgs {
         None
     }
 }
+
+/// `filter` (KFP filter JSON, or none) with one more predicate: `key` EQUALS `value`.
+pub fn with_predicate(filter: Option<&str>, key: &str, value: &str) -> anyhow::Result<String> {
+    let mut filter: serde_json::Value = match filter {
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--filter is not JSON: {e}"))?
+        }
+        None => serde_json::json!({}),
+    };
+    let Some(object) = filter.as_object_mut() else {
+        anyhow::bail!("--filter must be a JSON object with `predicates`");
+    };
+    let predicate = serde_json::json!({"key": key, "operation": "EQUALS", "string_value": value});
+    match object
+        .entry("predicates")
+        .or_insert_with(|| serde_json::json!([]))
+    {
+        serde_json::Value::Array(predicates) => predicates.push(predicate),
+        _ => anyhow::bail!("--filter's `predicates` must be a list"),
+    }
+    Ok(filter.to_string())
+}

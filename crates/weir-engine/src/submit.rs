@@ -38,6 +38,8 @@ pub struct RunLinks {
     pub namespace: String,
     pub service_account: String,
     pub description: Option<String>,
+    /// Labels to find the run by (`weir_store::check_tags` rules).
+    pub tags: Vec<String>,
 }
 
 pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Run, EngineError> {
@@ -48,6 +50,8 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
     if !diagnostics.is_empty() {
         return Err(EngineError::InvalidSpec(diagnostics));
     }
+    weir_store::check_tags(&request.links.tags)
+        .map_err(|e| EngineError::Store(weir_store::StoreError::InvalidArgument(e)))?;
     let parameters = complete_parameters(&request.document, request.parameters)?;
     let experiment = match (request.links.experiment_id, &request.experiment) {
         (Some(id), _) => Some(shared.store.get_experiment(&id.to_string()).await?.id),
@@ -92,6 +96,7 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
         namespace: request.links.namespace.clone(),
         service_account: request.links.service_account.clone(),
         pipeline_id: request.links.pipeline_id,
+        tags: request.links.tags.clone(),
     };
     Ok(shared.store.create_run(&run).await?)
 }

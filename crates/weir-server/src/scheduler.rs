@@ -145,6 +145,7 @@ async fn submit(
             namespace: recurring.namespace.clone(),
             service_account: recurring.service_account.clone(),
             description: None,
+            ..Default::default()
         },
     };
     let run = state.engine.submit(request).await?;

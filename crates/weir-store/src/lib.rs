@@ -57,6 +57,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn list_runs_page(&self, query: &ListQuery) -> Result<Page<Run>>;
     /// Unarchiving a run of an archived experiment is a [`StoreError::FailedPrecondition`].
     async fn set_run_archived(&self, id: RunId, archived: bool) -> Result<()>;
+    /// Replaces a run's tags ([`check_tags`] rules; `InvalidArgument` otherwise).
+    async fn set_run_tags(&self, id: RunId, tags: &[String]) -> Result<Run>;
     /// Changes a run's state if the state machine allows it, recording it in the history.
     async fn set_run_state(&self, id: RunId, state: RunState, message: Option<&str>)
         -> Result<Run>;

@@ -72,6 +72,8 @@ pub struct NewRun {
     pub service_account: String,
     /// The pipeline the run's version belongs to, when it was started from a stored pipeline.
     pub pipeline_id: Option<PipelineId>,
+    /// Labels to find the run by ([`check_tags`] rules); a Weir addition.
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,6 +94,7 @@ pub struct Run {
     pub namespace: String,
     pub service_account: String,
     pub pipeline_id: Option<PipelineId>,
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -103,6 +106,8 @@ pub struct RunQuery {
     pub limit: Option<u32>,
     pub states: Vec<RunState>,
     pub experiment_id: Option<ExperimentId>,
+    /// Only runs with this tag.
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -326,4 +331,35 @@ pub struct NewRecurringRun {
     pub trigger: Value,
     pub enabled: bool,
     pub no_catchup: bool,
+}
+
+/// Most tags one run may carry.
+pub const MAX_RUN_TAGS: usize = 32;
+/// Longest tag, in characters.
+pub const MAX_TAG_LEN: usize = 64;
+
+/// Checks and normalizes run tags: each 1 to [`MAX_TAG_LEN`] characters of letters, digits and
+/// `. _ - : / =`, at most [`MAX_RUN_TAGS`] of them. Returns them sorted, without duplicates.
+pub fn check_tags(tags: &[String]) -> std::result::Result<Vec<String>, String> {
+    let mut checked: Vec<String> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let tag = tag.trim();
+        let allowed = |c: char| c.is_alphanumeric() || "._-:/=".contains(c);
+        if tag.is_empty() || tag.chars().count() > MAX_TAG_LEN || !tag.chars().all(allowed) {
+            return Err(format!(
+                "tag `{}` is not valid: use 1 to {MAX_TAG_LEN} letters, digits or `. _ - : / =`",
+                tag.chars().take(80).collect::<String>()
+            ));
+        }
+        checked.push(tag.to_owned());
+    }
+    checked.sort();
+    checked.dedup();
+    if checked.len() > MAX_RUN_TAGS {
+        return Err(format!(
+            "a run has at most {MAX_RUN_TAGS} tags, not {}",
+            checked.len()
+        ));
+    }
+    Ok(checked)
 }

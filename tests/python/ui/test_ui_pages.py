@@ -5,6 +5,7 @@ import pathlib
 import socket
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -159,17 +160,127 @@ def test_recurring_run_create_edit_in_place_disable(browser, server, compiled):
     browser.assert_no_console_errors()
 
 
-def test_pages_fit_a_narrow_screen(browser, digits_runs):
+def _every_page(browser, server, digits_runs):
+    """(name, path) of one page of every kind, found from the pages themselves."""
+    run = digits_runs[0]
+    wait_for_run(server, run)
+    browser.get(f"/runs/{run}")
+    task_links = [a.get_attribute("href") for a in browser.all("#graph a.node")]
+    assert task_links, "the run page links its tasks"
+    artifact = None
+    for href in task_links:
+        browser.driver.get(href)
+        links = [a.get_attribute("href") for a in browser.all('#panel a[href*="/artifacts/"]')
+                 if not a.get_attribute("href").endswith("/raw")]
+        if links:
+            artifact, task = links[0], href
+            break
+    assert artifact, "some task has an artifact"
+    pipelines = api(server, "/pipelines").get("pipelines") or []
+    assert pipelines, "an earlier test uploaded a pipeline"
+    recurring = api(server, "/recurringruns").get("recurringRuns") or []
+    assert recurring, "an earlier test created a recurring run"
+    path = lambda url: url.split("://", 1)[1].split("/", 1)[1]  # noqa: E731
+    return [
+        ("runs", "/runs"),
+        ("runs-archived", "/runs?view=archived"),
+        ("run", f"/runs/{run}"),
+        ("run-task", "/" + path(task)),
+        ("artifact", "/" + path(artifact)),
+        ("compare", f"/compare?run={digits_runs[0]}&run={digits_runs[1]}"),
+        ("create-run", f"/runs/new?clone={run}"),
+        ("pipelines", "/pipelines"),
+        ("pipeline", f"/pipelines/{pipelines[0]['pipeline_id']}"),
+        ("upload", "/pipelines/upload"),
+        ("experiments", "/experiments"),
+        ("recurring", "/recurring"),
+        ("recurring-edit", f"/recurring/{recurring[0]['recurring_run_id']}"),
+    ]
+
+
+def wait_for_run(server, run_id, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if api(server, f"/runs/{run_id}")["state"] in ("SUCCEEDED", "FAILED", "CANCELED"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} did not finish in {timeout} s")
+
+
+def test_every_page_fits_a_narrow_screen(browser, server, digits_runs):
+    pages = _every_page(browser, server, digits_runs)
     browser.resize(390, 844)
     try:
-        for name, path in [("runs", "/runs"), ("run", f"/runs/{digits_runs[0]}"), ("pipelines", "/pipelines"),
-                           ("experiments", "/experiments")]:
+        for name, path in pages:
             browser.get(path)
             assert browser.fits_width(), f"{path} scrolls sideways at 390 px"
             browser.shot(f"narrow-{name}")
         browser.assert_no_console_errors()
     finally:
         browser.resize(1280, 800)
+
+
+def test_tags_are_set_shown_filtered_on_and_cloned(browser, server, digits_runs):
+    run = digits_runs[0]
+    browser.get(f"/runs/{run}")
+    browser.css("#run-tags summary").click()
+    field = browser.css('#tags-form input[name="tags"]')
+    field.clear()
+    field.send_keys("baseline, sweep:seed team=vision")
+    browser.css("#tags-form button").click()
+    browser.wait_for(lambda: [a.text for a in browser.all("#run-tags a.tag")] == ["baseline", "sweep:seed",
+                                                                                    "team=vision"],
+                     message="the tags shown on the run")
+    browser.shot("run-tags")
+    browser.all("#run-tags a.tag")[0].click()
+    browser.wait_for(lambda: "tag=baseline" in browser.driver.current_url, message="the tag's runs")
+    assert [a.text for a in browser.all("#runs-table a.run-link")] == ["digits seed 42"]
+    assert "baseline" in browser.text("#runs-table a.tag")
+    browser.get("/runs?tag=" + urllib.parse.quote("team=vision"))
+    assert [a.text for a in browser.all("#runs-table a.run-link")] == ["digits seed 42"]
+    browser.get("/runs?tag=nobody-has-this")
+    assert not browser.all("#runs-table a.run-link")
+    # A clone starts with the run's tags.
+    browser.get(f"/runs/new?clone={run}")
+    assert browser.css("#tags").get_attribute("value") == "baseline, sweep:seed, team=vision"
+    # Text that is not a tag is refused with the reason, and the tags stay as they were.
+    browser.get(f"/runs/{run}")
+    browser.css("#run-tags summary").click()
+    field = browser.css('#tags-form input[name="tags"]')
+    field.clear()
+    field.send_keys("<script>alert(1)</script>")
+    browser.css("#tags-form button").click()
+    browser.wait_for(lambda: "is not valid" in browser.driver.page_source, message="the refusal")
+    browser.get(f"/runs/{run}")
+    assert len(browser.all("#run-tags a.tag")) == 3
+    browser.assert_no_console_errors(allowed=["400 (Bad Request)"])
+
+
+def test_runs_of_a_recurring_run_are_listed_from_it(browser, server, compiled):
+    import yaml
+
+    spec = yaml.safe_load(pathlib.Path(compiled["typed"]).read_text())
+    experiment = api(server, "/experiments", {"display_name": "recurring-filter"})["experiment_id"]
+    body = {
+        "display_name": "every second", "mode": "ENABLE", "max_concurrency": "1", "no_catchup": True,
+        "experiment_id": experiment, "pipeline_spec": spec,
+        "trigger": {"periodic_schedule": {"interval_second": "1"}},
+    }
+    recurring = api(server, "/recurringruns", body)["recurring_run_id"]
+    try:
+        browser.get("/recurring")
+        row = [r for r in browser.all("#recurring-table tbody tr") if "every second" in r.text][0]
+        row.find_element("css selector", "a.recurring-runs").click()
+        browser.wait_for(lambda: browser.all("#recurring-filter"), message="the filtered list")
+        browser.wait_for(lambda: (browser.driver.refresh() or True) and browser.all("#runs-table a.run-link"),
+                         timeout=60, message="a run started by the schedule")
+        names = [a.text for a in browser.all("#runs-table a.run-link")]
+        assert names and all(n.startswith("every second") for n in names), names
+        browser.shot("runs-of-recurring")
+        browser.assert_no_console_errors()
+    finally:
+        request = urllib.request.Request(f"{server.host}/apis/v2beta1/recurringruns/{recurring}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
 
 
 def test_a_token_is_asked_once_and_kept_in_a_cookie(browser, server):

@@ -32,6 +32,9 @@ pub struct Args {
     /// The experiment the run belongs to [default: Default].
     #[arg(long)]
     experiment: Option<String>,
+    /// A tag to find the run by later (`weir runs list --tag`); repeatable.
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
     /// Run every task, even when an earlier identical execution could be reused.
     #[arg(long)]
     no_cache: bool,
@@ -78,7 +81,10 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
             max_parallel: args.max_parallel,
         },
         pipeline_root,
-        links: Default::default(),
+        links: weir_engine::RunLinks {
+            tags: args.tags.clone(),
+            ..Default::default()
+        },
     };
     let run = match engine.submit(request).await {
         Ok(run) => run,

@@ -28,6 +28,9 @@ pub enum Command {
         /// Only the runs of this experiment.
         #[arg(long, short = 'e')]
         experiment_id: Option<String>,
+        /// Only the runs with this tag.
+        #[arg(long)]
+        tag: Option<String>,
         #[command(flatten)]
         page: PageArgs,
         /// table (text) or json.
@@ -151,9 +154,10 @@ pub async fn run(command: Command, target: Target) -> Result<ExitCode> {
     match command {
         Command::List {
             experiment_id,
+            tag,
             page,
             output,
-        } => list(data_dir, experiment_id.as_deref(), &page, output).await,
+        } => list(data_dir, experiment_id.as_deref(), tag, &page, output).await,
         Command::Get {
             run_id,
             watch,
@@ -194,6 +198,7 @@ pub async fn run(command: Command, target: Target) -> Result<ExitCode> {
 async fn list(
     data_dir: &Path,
     experiment_id: Option<&str>,
+    tag: Option<String>,
     page: &PageArgs,
     output: OutputFormat,
 ) -> Result<ExitCode> {
@@ -211,6 +216,7 @@ async fn list(
         .list_runs(&RunQuery {
             limit: Some(page.max_size.unwrap_or(LOCAL_DEFAULT_LIMIT)),
             experiment_id,
+            tag,
             ..Default::default()
         })
         .await?;

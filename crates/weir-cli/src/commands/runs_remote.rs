@@ -16,12 +16,19 @@ pub async fn run(command: Command, client: &Client) -> Result<ExitCode> {
     match command {
         Command::List {
             experiment_id,
+            tag,
             page,
             ..
         } => {
-            let response = client
-                .list_runs(experiment_id.as_deref(), &page.params())
-                .await?;
+            let mut params = page.params();
+            if let Some(tag) = tag {
+                params.filter = Some(crate::paging::with_predicate(
+                    params.filter.as_deref(),
+                    "tag",
+                    &tag,
+                )?);
+            }
+            let response = client.list_runs(experiment_id.as_deref(), &params).await?;
             print_page(&response.runs, response.next_page_token.as_deref(), style)?;
         }
         Command::Get {

@@ -356,3 +356,41 @@ fn a_step_that_modifies_its_input_artifact_fails() {
         "the consumer got the producer's file, not a copy"
     );
 }
+
+/// `weir run --tag` labels a run; `weir runs list --tag` finds it; a bad tag records nothing.
+#[test]
+fn runs_are_tagged_and_listed_by_tag() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let pipeline = fixture("tamper.yaml");
+    let pipeline = pipeline.to_str().expect("utf-8");
+    let (_, run) = run_json(
+        &data,
+        &["run", pipeline, "--tag", "nightly", "--tag", "team=vision"],
+    );
+    assert_eq!(run["tags"], serde_json::json!(["nightly", "team=vision"]));
+    let (_, listed) = run_json(&data, &["runs", "list", "--tag", "nightly"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["id"], run["id"]);
+    let (_, none) = run_json(&data, &["runs", "list", "--tag", "weekly"]);
+    assert_eq!(none.as_array().map(Vec::len), Some(0), "{none}");
+
+    let refused = weir()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["run", pipeline, "--tag", "two words"])
+        .output()
+        .expect("weir runs");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("tag `two words` is not valid"),
+        "{message}"
+    );
+    let (_, all) = run_json(&data, &["runs", "list"]);
+    assert_eq!(
+        all.as_array().map(Vec::len),
+        Some(1),
+        "nothing more was recorded"
+    );
+}

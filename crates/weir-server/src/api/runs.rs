@@ -123,6 +123,7 @@ pub async fn create(
             namespace: String::new(),
             service_account: body.service_account.unwrap_or_default(),
             description: body.description,
+            ..Default::default()
         },
     };
     let run = state.engine.submit(request).await?;

@@ -151,6 +151,7 @@ struct CreateRunPage {
     description: String,
     experiment: String,
     experiments: Vec<(String, String)>,
+    tags: String,
     use_cache: bool,
     fields: Vec<ParamField>,
     versions: Vec<(String, String)>,
@@ -166,6 +167,7 @@ struct Source {
     defaults: Map<String, Value>,
     name: String,
     experiment: String,
+    tags: String,
 }
 
 async fn source(state: &Shared, params: &Params) -> UiResult<Option<Source>> {
@@ -186,6 +188,7 @@ async fn source(state: &Shared, params: &Params) -> UiResult<Option<Source>> {
                 chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")
             ),
             experiment: String::new(),
+            tags: String::new(),
         }));
     }
     let Some(id) = params.get("clone") else {
@@ -205,6 +208,7 @@ async fn source(state: &Shared, params: &Params) -> UiResult<Option<Source>> {
         defaults: run.runtime_config.parameters.clone(),
         name: format!("Clone of {}", run.display_name),
         experiment: run.experiment_id.map(|e| e.to_string()).unwrap_or_default(),
+        tags: run.tags.join(", "),
     }))
 }
 
@@ -221,6 +225,7 @@ pub async fn form(State(state): State<Shared>, RawQuery(query): RawQuery) -> UiR
             description: String::new(),
             experiment: String::new(),
             experiments,
+            tags: String::new(),
             use_cache: true,
             fields: Vec::new(),
             versions: version_options(&state).await?,
@@ -239,6 +244,7 @@ pub async fn form(State(state): State<Shared>, RawQuery(query): RawQuery) -> UiR
             .map(str::to_owned)
             .unwrap_or(source.experiment),
         experiments,
+        tags: source.tags,
         use_cache: true,
         versions: Vec::new(),
         error: String::new(),
@@ -264,6 +270,7 @@ pub async fn submit(State(state): State<Shared>, body: Bytes) -> UiResult {
         description: form.get("description").unwrap_or_default().to_owned(),
         experiment: form.get("experiment").unwrap_or_default().to_owned(),
         experiments: experiment_options(&state).await?,
+        tags: form.get("tags").unwrap_or_default().to_owned(),
         use_cache,
         fields,
         versions: Vec::new(),
@@ -288,6 +295,7 @@ pub async fn submit(State(state): State<Shared>, body: Bytes) -> UiResult {
             pipeline_id: source.pipeline_id,
             pipeline_version_id: source.version_id.map(|v| v.to_string()),
             description: form.get("description").map(str::to_owned),
+            tags: super::run_detail::split_tags(form.get("tags").unwrap_or_default()),
             ..Default::default()
         },
     };

@@ -47,6 +47,7 @@ pub fn router(state: Shared, auth_token: Option<String>) -> Router {
         .route("/runs/{id}/live", get(run_detail::live_fragment))
         .route("/runs/{id}/events", get(live::run_events))
         .route("/runs/{id}/do/{action}", post(run_detail::action))
+        .route("/runs/{id}/tags", post(run_detail::set_tags))
         .route("/runs/{id}/tasks/{task}", get(task_panel::fragment))
         .route("/runs/{id}/tasks/{task}/log", get(task_panel::log))
         .route("/runs/{id}/tasks/{task}/log/stream", get(live::log_stream))

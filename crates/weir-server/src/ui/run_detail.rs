@@ -28,6 +28,9 @@ pub struct RunHeader {
     pub parameters: Vec<(String, String)>,
     pub archived: bool,
     pub no_cache: bool,
+    /// (tag, link to the runs with it).
+    pub tags: Vec<(String, String)>,
+    pub tags_text: String,
 }
 
 /// What changes while a run executes.
@@ -150,6 +153,8 @@ async fn header(state: &Shared, run: &Run) -> RunHeader {
             .collect(),
         archived: run.archived,
         no_cache: run.options.no_cache,
+        tags: super::runs_list::tag_links(&run.tags),
+        tags_text: run.tags.join(", "),
     }
 }
 
@@ -195,6 +200,28 @@ pub async fn action(
         format!("/runs/{id}")
     };
     Ok(see_other(Some(&back), "/runs"))
+}
+
+/// `POST /runs/{id}/tags`: replaces the run's tags with those in the `tags` field.
+pub async fn set_tags(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> UiResult {
+    let id: RunId = super::parse_id("run", &id)?;
+    let params = Params::from_body(&body);
+    let tags = split_tags(params.get("tags").unwrap_or_default());
+    state.store.set_run_tags(id, &tags).await?;
+    let back = format!("/runs/{id}");
+    Ok(see_other(Some(&back), "/runs"))
+}
+
+/// Tags typed into a form field, separated by commas or white space.
+pub fn split_tags(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// One of the toolbar's or the runs table's actions on a run.

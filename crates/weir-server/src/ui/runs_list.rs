@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use weir_store::{FilterValue, ListQuery, PageCursor, Predicate, PredicateOp, Run, SortBy};
-use weir_types::{ExperimentId, RunId, RunState};
+use weir_types::{ExperimentId, RecurringRunId, RunId, RunState};
 
 use super::html::{self, Params};
 use super::visualize::{self, Condition};
@@ -36,6 +36,8 @@ pub struct RunRow {
     pub version: String,
     pub created: String,
     pub metrics: Vec<String>,
+    /// (tag, link to the runs with it).
+    pub tags: Vec<(String, String)>,
 }
 
 pub struct SortLink {
@@ -50,6 +52,8 @@ struct RunsPage {
     name: String,
     state: String,
     experiment: String,
+    tag: String,
+    recurring: String,
     conditions: String,
     metric_columns: Vec<String>,
     metrics_text: String,
@@ -75,6 +79,8 @@ struct RunFilter {
     name: String,
     state: Option<RunState>,
     experiment: Option<ExperimentId>,
+    tag: String,
+    recurring: Option<RecurringRunId>,
     conditions: Vec<Condition>,
     conditions_text: String,
     sort: &'static str,
@@ -98,6 +104,10 @@ impl RunFilter {
             Some(text) => Some(super::parse_id("experiment", text)?),
             None => None,
         };
+        let recurring = match params.get("recurring") {
+            Some(text) => Some(super::parse_id("recurring run", text)?),
+            None => None,
+        };
         let after = match params.get("after") {
             Some(token) => Some(
                 serde_json::from_str(token)
@@ -114,6 +124,8 @@ impl RunFilter {
             name: params.get("name").unwrap_or_default().to_owned(),
             state,
             experiment,
+            tag: params.get("tag").unwrap_or_default().trim().to_owned(),
+            recurring,
             conditions,
             conditions_text,
             sort,
@@ -157,6 +169,13 @@ impl RunFilter {
             let id = experiment.to_string();
             predicates.push(text("experiment_id", PredicateOp::Equals, &id));
         }
+        if !self.tag.is_empty() {
+            predicates.push(text("tag", PredicateOp::Equals, &self.tag));
+        }
+        if let Some(recurring) = self.recurring {
+            let id = recurring.to_string();
+            predicates.push(text("recurring_run_id", PredicateOp::Equals, &id));
+        }
         ListQuery {
             predicates,
             sort: Some(SortBy {
@@ -171,6 +190,7 @@ impl RunFilter {
     /// The link to this list with some parameters changed (`""` removes one).
     fn href(&self, changes: &[(&str, &str)]) -> String {
         let experiment = self.experiment.map(|e| e.to_string()).unwrap_or_default();
+        let recurring = self.recurring.map(|r| r.to_string()).unwrap_or_default();
         let metrics = self.metric_columns.join(",");
         let size = self.page_size.to_string();
         let state = self.state.map(|s| s.as_str()).unwrap_or_default();
@@ -179,6 +199,8 @@ impl RunFilter {
             ("name", &self.name),
             ("state", state),
             ("experiment", &experiment),
+            ("tag", &self.tag),
+            ("recurring", &recurring),
             ("where", &self.conditions_text),
             (
                 "sort",
@@ -298,6 +320,8 @@ pub async fn page(State(state): State<Shared>, RawQuery(query): RawQuery) -> UiR
         name: filter.name.clone(),
         state: filter.state.map(|s| s.to_string()).unwrap_or_default(),
         experiment: filter.experiment.map(|e| e.to_string()).unwrap_or_default(),
+        tag: filter.tag.clone(),
+        recurring: filter.recurring.map(|r| r.to_string()).unwrap_or_default(),
         conditions: filter.conditions_text.clone(),
         metrics_text: filter.metric_columns.join(", "),
         metric_columns: filter.metric_columns.clone(),
@@ -411,9 +435,17 @@ pub async fn rows(
             version,
             created: format::time(Some(run.created_at)),
             metrics,
+            tags: tag_links(&run.tags),
         });
     }
     Ok(rows)
+}
+
+/// Each tag with the link to the runs carrying it.
+pub fn tag_links(tags: &[String]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.clone(), format!("/runs{}", html::query(&[("tag", t)]))))
+        .collect()
 }
 
 async fn version_name(state: &Shared, version_id: &str) -> String {

@@ -35,6 +35,12 @@ pub(super) enum FieldKind {
     /// Text with a closed set of values (a CHECK constraint): NOT_EQUALS one of two values
     /// becomes EQUALS the other, which an index can answer.
     Enum(&'static [&'static str]),
+    /// Values held in another table, one row per value: `key` names the owning row's id and
+    /// `column` the value (a run's tags). Filters test membership; it cannot be sorted on.
+    Member {
+        table: &'static str,
+        key: &'static str,
+    },
 }
 
 /// Values bound to a statement's `?`s, in order.
@@ -105,7 +111,7 @@ const SORT_KEY: &str = "list_sort_key";
 fn cursor(row: &SqliteRow, kind: FieldKind) -> Result<PageCursor> {
     let sort_value = match kind {
         FieldKind::Time => serde_json::Value::from(row.try_get::<i64, _>(SORT_KEY)?),
-        FieldKind::Text | FieldKind::Enum(_) => {
+        FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. } => {
             serde_json::Value::from(row.try_get::<String, _>(SORT_KEY)?)
         }
     };
@@ -149,6 +155,13 @@ impl Statements {
             Some(sort) => (resource.field(&sort.field, "sort by")?, sort.descending),
             None => (resource.field("created_at", "sort by")?, false),
         };
+        if let FieldKind::Member { .. } = sort_field.kind {
+            return Err(StoreError::InvalidArgument(format!(
+                "cannot sort {} by `{}`: a run has several; filter on it instead",
+                resource.what,
+                sort_field.name()
+            )));
+        }
         let sort_expr = sort_field.compared_expr();
         let (direction, after) = if descending {
             ("DESC", "<")
@@ -251,6 +264,21 @@ impl Field {
         }
     }
 
+    /// Values in `table.column`, one row per value, tied to the listed row by `table.key`.
+    pub(super) const fn member(
+        names: &'static [&'static str],
+        table: &'static str,
+        key: &'static str,
+        column: &'static str,
+    ) -> Field {
+        Field {
+            names,
+            column,
+            kind: FieldKind::Member { table, key },
+            nullable: false,
+        }
+    }
+
     /// A text column whose values are `values` (a CHECK constraint guarantees it).
     pub(super) const fn closed_set(
         names: &'static [&'static str],
@@ -274,7 +302,9 @@ impl Field {
         match (self.nullable, self.kind) {
             (false, _) => self.column.to_owned(),
             (true, FieldKind::Time) => format!("IFNULL({}, 0)", self.column),
-            (true, FieldKind::Text | FieldKind::Enum(_)) => format!("IFNULL({}, '')", self.column),
+            (true, FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. }) => {
+                format!("IFNULL({}, '')", self.column)
+            }
         }
     }
 
@@ -302,7 +332,7 @@ impl Field {
 fn cursor_sort_value(cursor: &PageCursor, field: &Field) -> Result<Bind> {
     let value = match field.kind {
         FieldKind::Time => cursor.sort_value.as_i64().map(Bind::Int),
-        FieldKind::Text | FieldKind::Enum(_) => {
+        FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. } => {
             cursor.sort_value.as_str().map(|s| Bind::Text(s.to_owned()))
         }
     };
@@ -318,7 +348,49 @@ fn condition(field: &Field, predicate: &Predicate, binds: &mut Vec<Bind>) -> Res
     match field.kind {
         FieldKind::Time => time_condition(field, predicate, binds),
         FieldKind::Text | FieldKind::Enum(_) => text_condition(field, predicate, binds),
+        FieldKind::Member { table, key } => member_condition(field, table, key, predicate, binds),
     }
+}
+
+/// `id IN (SELECT key FROM table WHERE ...)`: EQUALS and IN ask for a row holding the value,
+/// NOT_EQUALS for one not holding it, IS_SUBSTRING for one holding a value that contains it.
+fn member_condition(
+    field: &Field,
+    table: &str,
+    key: &str,
+    predicate: &Predicate,
+    binds: &mut Vec<Bind>,
+) -> Result<String> {
+    let column = field.column;
+    let (test, negated) = match (&predicate.value, predicate.op) {
+        (FilterValue::String(value), PredicateOp::Equals | PredicateOp::NotEquals) => {
+            binds.push(Bind::Text(value.clone()));
+            (format!("{column} = ?"), predicate.op == PredicateOp::NotEquals)
+        }
+        (FilterValue::String(value), PredicateOp::IsSubstring) => {
+            binds.push(Bind::Text(value.clone()));
+            (format!("instr({column}, ?) > 0"), false)
+        }
+        (FilterValue::StringList(values), PredicateOp::In) => {
+            if values.is_empty() {
+                return Ok("0 = 1".to_owned());
+            }
+            binds.extend(values.iter().cloned().map(Bind::Text));
+            let marks = vec!["?"; values.len()].join(", ");
+            (format!("{column} IN ({marks})"), false)
+        }
+        (other, op) => {
+            return Err(StoreError::InvalidArgument(format!(
+                "`{}` is tested with EQUALS, NOT_EQUALS, IN or IS_SUBSTRING on strings, not {op:?} with {}",
+                field.name(),
+                other.kind()
+            )))
+        }
+    };
+    let not = if negated { "NOT " } else { "" };
+    Ok(format!(
+        "id {not}IN (SELECT {key} FROM {table} WHERE {test})"
+    ))
 }
 
 fn text_condition(field: &Field, predicate: &Predicate, binds: &mut Vec<Bind>) -> Result<String> {

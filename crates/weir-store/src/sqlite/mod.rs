@@ -169,6 +169,10 @@ impl MetadataStore for SqliteStore {
         runs::set_run_archived(&self.pool, id, archived).await
     }
 
+    async fn set_run_tags(&self, id: RunId, tags: &[String]) -> Result<Run> {
+        runs::set_run_tags(&self.pool, id, tags).await
+    }
+
     async fn set_run_state(
         &self,
         id: RunId,

@@ -1,7 +1,7 @@
 //! Runs.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use weir_types::{RunId, RunState};
 
 use super::convert::{
@@ -9,7 +9,7 @@ use super::convert::{
     to_json, STORAGE_STATES,
 };
 use super::list::{list_page, Field, Resource};
-use crate::{ListQuery, NewRun, Page, Result, Run, RunQuery, StoreError};
+use crate::{check_tags, ListQuery, NewRun, Page, Result, Run, RunQuery, StoreError};
 
 /// The values of `runs.state`: the names of [`RunState`].
 const RUN_STATES: &[&str] = &[
@@ -36,10 +36,12 @@ pub(super) const RUNS: Resource = Resource {
         Field::text(&["namespace"], "namespace"),
         Field::nullable_text(&["recurring_run_id"], "recurring_run_id"),
         Field::nullable_text(&["pipeline_version_id"], "pipeline_version_id"),
+        Field::member(&["tag", "tags"], "run_tags", "run_id", "tag"),
     ],
 };
 
 pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
+    let tags = check_tags(&run.tags).map_err(StoreError::InvalidArgument)?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let experiment_id = run.experiment_id.map(|e| e.to_string());
     let created_at = now_millis();
@@ -47,9 +49,9 @@ pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     sqlx::query(
         "INSERT INTO runs (id, experiment_id, display_name, description, pipeline_name, pipeline_spec, \
          runtime_config, options, state, pipeline_version_id, recurring_run_id, created_at, \
-         namespace, service_account, pipeline_id) \
+         namespace, service_account, pipeline_id, tags) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-         COALESCE(NULLIF(?13, ''), (SELECT namespace FROM experiments WHERE id = ?2), ''), ?14, ?15)",
+         COALESCE(NULLIF(?13, ''), (SELECT namespace FROM experiments WHERE id = ?2), ''), ?14, ?15, ?16)",
     )
     .bind(run.id.to_string())
     .bind(&experiment_id)
@@ -66,8 +68,10 @@ pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     .bind(&run.namespace)
     .bind(&run.service_account)
     .bind(run.pipeline_id.map(|p| p.to_string()))
+    .bind(to_json(&tags)?)
     .execute(&mut *tx)
     .await?;
+    insert_tags(&mut tx, &run.id.to_string(), &tags).await?;
     if let Some(experiment_id) = &experiment_id {
         sqlx::query("UPDATE experiments SET last_run_created_at = ? WHERE id = ?")
             .bind(created_at)
@@ -107,6 +111,9 @@ pub(super) async fn list_runs(pool: &SqlitePool, query: &RunQuery) -> Result<Vec
     if query.experiment_id.is_some() {
         sql.push_str(" AND experiment_id = ?");
     }
+    if query.tag.is_some() {
+        sql.push_str(" AND id IN (SELECT run_id FROM run_tags WHERE tag = ?)");
+    }
     sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
     let mut statement = sqlx::query(&sql);
     for state in &query.states {
@@ -114,6 +121,9 @@ pub(super) async fn list_runs(pool: &SqlitePool, query: &RunQuery) -> Result<Vec
     }
     if let Some(experiment) = query.experiment_id {
         statement = statement.bind(experiment.to_string());
+    }
+    if let Some(tag) = &query.tag {
+        statement = statement.bind(tag.as_str());
     }
     let rows = statement
         .bind(i64::from(query.limit.unwrap_or(u32::MAX)))
@@ -209,6 +219,38 @@ pub(super) async fn set_run_state(
     get_run(pool, id).await
 }
 
+pub(super) async fn set_run_tags(pool: &SqlitePool, id: RunId, tags: &[String]) -> Result<Run> {
+    let tags = check_tags(tags).map_err(StoreError::InvalidArgument)?;
+    let key = id.to_string();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let updated = sqlx::query("UPDATE runs SET tags = ? WHERE id = ?")
+        .bind(to_json(&tags)?)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::not_found("run", id));
+    }
+    sqlx::query("DELETE FROM run_tags WHERE run_id = ?")
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    insert_tags(&mut tx, &key, &tags).await?;
+    tx.commit().await?;
+    get_run(pool, id).await
+}
+
+async fn insert_tags(tx: &mut SqliteConnection, run_id: &str, tags: &[String]) -> Result<()> {
+    for tag in tags {
+        sqlx::query("INSERT INTO run_tags (tag, run_id) VALUES (?, ?)")
+            .bind(tag)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn delete_run(pool: &SqlitePool, id: RunId) -> Result<()> {
     let deleted = sqlx::query("DELETE FROM runs WHERE id = ?")
         .bind(id.to_string())
@@ -239,6 +281,7 @@ fn run(row: &SqliteRow) -> Result<Run> {
         namespace: row.try_get("namespace")?,
         service_account: row.try_get("service_account")?,
         pipeline_id: optional_parsed(row, "pipeline_id")?,
+        tags: json(row, "tags")?,
         created_at: time(row.try_get("created_at")?),
         started_at: optional_time(row.try_get("started_at")?),
         finished_at: optional_time(row.try_get("finished_at")?),

@@ -24,6 +24,7 @@ mod experiments;
 mod lists;
 mod pipelines;
 mod recurring;
+mod tags;
 
 store_suite!(
     runs_move_through_their_states,
