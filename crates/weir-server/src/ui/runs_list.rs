@@ -1,13 +1,11 @@
 //! `/runs`: the runs table (active or archived), its filters, sorting, keyset paging, metric
 //! columns, and the bulk actions on the checked rows.
 //!
-//! Name, state and experiment filters and the sort go to the store as predicates. Conditions
-//! on parameters and metrics (`accuracy>=0.9`, `param.lr=0.1`) are not columns of the store:
-//! they are checked on whole store pages, scanning a bounded number of runs per request and
-//! offering "Next" to go on from where the scan stopped.
+//! Every filter goes to the store as a predicate: name, state, experiment, tag, recurring run,
+//! and conditions on parameters and metrics (`accuracy>=0.9`, `param.lr=0.1`), which the store
+//! answers from its `run_values` index.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -15,12 +13,10 @@ use weir_store::{FilterValue, ListQuery, PageCursor, Predicate, PredicateOp, Run
 use weir_types::{ExperimentId, RecurringRunId, RunId, RunState};
 
 use super::html::{self, Params};
-use super::visualize::{self, Condition};
+use super::visualize;
 use super::{format, render, run_detail, see_other, UiError, UiResult};
 use crate::api::Shared;
 
-const SCAN_BUDGET: Duration = Duration::from_millis(60);
-const SCAN_LIMIT: usize = 2000;
 const SORTABLE: [&str; 4] = ["created_at", "display_name", "finished_at", "state"];
 
 pub struct RunRow {
@@ -64,7 +60,6 @@ struct RunsPage {
     sort_state: SortLink,
     sort_created: SortLink,
     total: i64,
-    scanned_note: String,
     next_href: String,
     prev_href: String,
     first_href: String,
@@ -81,7 +76,7 @@ struct RunFilter {
     experiment: Option<ExperimentId>,
     tag: String,
     recurring: Option<RecurringRunId>,
-    conditions: Vec<Condition>,
+    conditions: Vec<Predicate>,
     conditions_text: String,
     sort: &'static str,
     descending: bool,
@@ -176,6 +171,7 @@ impl RunFilter {
             let id = recurring.to_string();
             predicates.push(text("recurring_run_id", PredicateOp::Equals, &id));
         }
+        predicates.extend(self.conditions.iter().cloned());
         ListQuery {
             predicates,
             sort: Some(SortBy {
@@ -222,65 +218,11 @@ impl RunFilter {
     }
 }
 
-/// One screenful of runs and where the next starts.
-struct Listing {
-    runs: Vec<Run>,
-    next: Option<PageCursor>,
-    total: i64,
-    scanned: Option<usize>,
-}
-
-async fn list(state: &Shared, filter: &RunFilter) -> UiResult<Listing> {
-    let mut query = filter.query();
-    if filter.conditions.is_empty() {
-        let page = state.store.list_runs_page(&query).await?;
-        return Ok(Listing {
-            runs: page.items,
-            next: page.next,
-            total: page.total_size,
-            scanned: None,
-        });
-    }
-    let started = Instant::now();
-    let mut listing = Listing {
-        runs: Vec::new(),
-        next: None,
-        total: 0,
-        scanned: Some(0),
-    };
-    let mut scanned = 0;
-    loop {
-        let page = state.store.list_runs_page(&query).await?;
-        listing.total = page.total_size;
-        for run in page.items {
-            scanned += 1;
-            let metrics = visualize::run_metrics(state, run.id).await?;
-            let parameters = &run.runtime_config.parameters;
-            if filter
-                .conditions
-                .iter()
-                .all(|c| c.holds(parameters, &metrics))
-            {
-                listing.runs.push(run);
-            }
-        }
-        listing.next = page.next;
-        let full = listing.runs.len() >= filter.page_size as usize;
-        let over_budget = scanned >= SCAN_LIMIT || started.elapsed() > SCAN_BUDGET;
-        match &listing.next {
-            Some(cursor) if !full && !over_budget => query.after = Some(cursor.clone()),
-            _ => break,
-        }
-    }
-    listing.scanned = Some(scanned);
-    Ok(listing)
-}
-
 pub async fn page(State(state): State<Shared>, RawQuery(query): RawQuery) -> UiResult {
     let params = Params::from_query(query);
     let filter = RunFilter::from_params(&params)?;
-    let listing = list(&state, &filter).await?;
-    let rows = rows(&state, &listing.runs, &filter.metric_columns).await?;
+    let listing = state.store.list_runs_page(&filter.query()).await?;
+    let rows = rows(&state, &listing.items, &filter.metric_columns).await?;
     let experiments = state
         .store
         .list_experiments(
@@ -308,13 +250,6 @@ pub async fn page(State(state): State<Shared>, RawQuery(query): RawQuery) -> UiR
         Some((previous, rest)) => page_href(&filter, previous, rest),
         None => String::new(),
     };
-    let scanned_note = match listing.scanned {
-        Some(n) if listing.next.is_some() => {
-            format!("Parameter and metric conditions checked {n} runs; use Next to look further.")
-        }
-        Some(n) => format!("Parameter and metric conditions checked {n} runs."),
-        None => String::new(),
-    };
     render(&RunsPage {
         archived: filter.archived,
         name: filter.name.clone(),
@@ -331,8 +266,7 @@ pub async fn page(State(state): State<Shared>, RawQuery(query): RawQuery) -> UiR
         sort_name: sort_link(&filter, "display_name"),
         sort_state: sort_link(&filter, "state"),
         sort_created: sort_link(&filter, "created_at"),
-        total: listing.total,
-        scanned_note,
+        total: listing.total_size,
         next_href,
         prev_href,
         first_href: if filter.after.is_some() {

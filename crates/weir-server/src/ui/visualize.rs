@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
-use weir_store::Artifact;
+use serde_json::Value;
+use weir_store::{Artifact, FilterValue, Predicate, PredicateOp};
 use weir_types::RunId;
 
 use super::{format, UiResult};
@@ -107,35 +107,10 @@ pub fn roc_points(metadata: &Value) -> Vec<RocPoint> {
     points
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Source {
-    Parameter,
-    Metric,
-    /// A parameter of that name, else a metric.
-    Either,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Op {
-    Equals,
-    NotEquals,
-    Greater,
-    GreaterOrEqual,
-    Less,
-    LessOrEqual,
-}
-
-/// `metric.accuracy>=0.9`, `param.lr=0.1`, `seed != 3`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
-    source: Source,
-    name: String,
-    op: Op,
-    value: String,
-}
-
-/// Conditions separated by commas, semicolons or new lines.
-pub fn parse_conditions(text: &str) -> Result<Vec<Condition>, String> {
+/// Conditions on parameters and metrics, separated by commas, semicolons or new lines:
+/// `metric.accuracy>=0.9`, `param.lr=0.1`, `seed != 3` (a bare name is the parameter of that
+/// name, else the metric). Each becomes a store predicate on `param.`, `metric.` or `value.`.
+pub fn parse_conditions(text: &str) -> Result<Vec<Predicate>, String> {
     text.split([',', ';', '\n'])
         .map(str::trim)
         .filter(|part| !part.is_empty())
@@ -143,15 +118,15 @@ pub fn parse_conditions(text: &str) -> Result<Vec<Condition>, String> {
         .collect()
 }
 
-fn parse_condition(text: &str) -> Result<Condition, String> {
-    const OPERATORS: [(&str, Op); 7] = [
-        (">=", Op::GreaterOrEqual),
-        ("<=", Op::LessOrEqual),
-        ("!=", Op::NotEquals),
-        ("==", Op::Equals),
-        ("=", Op::Equals),
-        (">", Op::Greater),
-        ("<", Op::Less),
+fn parse_condition(text: &str) -> Result<Predicate, String> {
+    const OPERATORS: [(&str, PredicateOp); 7] = [
+        (">=", PredicateOp::GreaterThanEquals),
+        ("<=", PredicateOp::LessThanEquals),
+        ("!=", PredicateOp::NotEquals),
+        ("==", PredicateOp::Equals),
+        ("=", PredicateOp::Equals),
+        (">", PredicateOp::GreaterThan),
+        ("<", PredicateOp::LessThan),
     ];
     let (at, symbol, op) = OPERATORS
         .iter()
@@ -160,58 +135,15 @@ fn parse_condition(text: &str) -> Result<Condition, String> {
         .ok_or_else(|| format!("`{text}` has no comparison (=, !=, <, <=, >, >=)"))?;
     let left = text[..at].trim();
     let value = text[at + symbol.len()..].trim().to_owned();
-    let (source, name) = if let Some(name) = left.strip_prefix("param.") {
-        (Source::Parameter, name)
-    } else if let Some(name) = left.strip_prefix("metric.") {
-        (Source::Metric, name)
+    let field = if left.starts_with("param.") || left.starts_with("metric.") {
+        left.to_owned()
     } else {
-        (Source::Either, left)
+        format!("value.{left}")
     };
-    if name.is_empty() {
+    if field.ends_with('.') {
         return Err(format!("`{text}` names no parameter or metric"));
     }
-    Ok(Condition {
-        source,
-        name: name.to_owned(),
-        op,
-        value,
-    })
-}
-
-impl Condition {
-    pub fn holds(&self, parameters: &Map<String, Value>, metrics: &BTreeMap<String, f64>) -> bool {
-        let parameter = || parameters.get(&self.name).cloned();
-        let metric = || metrics.get(&self.name).map(|m| Value::from(*m));
-        let actual = match self.source {
-            Source::Parameter => parameter(),
-            Source::Metric => metric(),
-            Source::Either => parameter().or_else(metric),
-        };
-        let Some(actual) = actual else {
-            return false;
-        };
-        let actual_number = match &actual {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        let ordering = match (actual_number, self.value.parse::<f64>().ok()) {
-            (Some(a), Some(b)) => a.partial_cmp(&b),
-            _ => Some(format::value(&actual).as_str().cmp(self.value.as_str())),
-        };
-        let Some(ordering) = ordering else {
-            return false;
-        };
-        use std::cmp::Ordering::*;
-        match self.op {
-            Op::Equals => ordering == Equal,
-            Op::NotEquals => ordering != Equal,
-            Op::Greater => ordering == Greater,
-            Op::GreaterOrEqual => ordering != Less,
-            Op::Less => ordering == Less,
-            Op::LessOrEqual => ordering != Greater,
-        }
-    }
+    Ok(Predicate::new(field, op, FilterValue::String(value)))
 }
 
 #[cfg(test)]
@@ -221,25 +153,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conditions_compare_numbers_as_numbers_and_text_as_text() {
-        let parameters = json!({"lr": 0.1, "kind": "svc", "seed": "42"});
-        let parameters = parameters.as_object().expect("an object");
-        let metrics = BTreeMap::from([("accuracy".to_owned(), 0.97)]);
-        let holds = |text: &str| {
-            parse_conditions(text)
-                .expect("parses")
-                .iter()
-                .all(|c| c.holds(parameters, &metrics))
-        };
-        assert!(holds("metric.accuracy>=0.9, param.lr = 0.1"));
-        assert!(holds("accuracy > 0.95; kind=svc"));
-        assert!(holds("seed<100"));
-        assert!(!holds("accuracy<0.9"));
-        assert!(!holds("missing=1"));
-        assert!(!holds("param.accuracy>0"));
-        assert!(holds("kind != knn"));
+    fn conditions_become_store_predicates() {
+        let parsed = parse_conditions("metric.accuracy>=0.9, param.lr = 0.1; seed!=3\nkind==svc")
+            .expect("parses");
+        let expected = [
+            ("metric.accuracy", PredicateOp::GreaterThanEquals, "0.9"),
+            ("param.lr", PredicateOp::Equals, "0.1"),
+            ("value.seed", PredicateOp::NotEquals, "3"),
+            ("value.kind", PredicateOp::Equals, "svc"),
+        ];
+        assert_eq!(parsed.len(), expected.len());
+        for (predicate, (field, op, value)) in parsed.iter().zip(expected) {
+            assert_eq!(
+                predicate,
+                &Predicate::new(field, op, FilterValue::String(value.to_owned()))
+            );
+        }
         assert!(parse_conditions("accuracy").is_err());
         assert!(parse_conditions(">= 3").is_err());
+        assert!(parse_conditions("param. = 3").is_err());
     }
 
     #[test]

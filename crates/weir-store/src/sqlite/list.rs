@@ -41,12 +41,15 @@ pub(super) enum FieldKind {
         table: &'static str,
         key: &'static str,
     },
+    /// `PREFIX.NAME`: a run's parameter or metric called NAME (`values.rs`). Not sortable.
+    Values,
 }
 
 /// Values bound to a statement's `?`s, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Bind {
     Int(i64),
+    Real(f64),
     Text(String),
 }
 
@@ -99,6 +102,7 @@ fn bind_all<'q>(
     for bind in binds {
         statement = match bind {
             Bind::Int(value) => statement.bind(*value),
+            Bind::Real(value) => statement.bind(*value),
             Bind::Text(value) => statement.bind(value.as_str()),
         };
     }
@@ -111,7 +115,7 @@ const SORT_KEY: &str = "list_sort_key";
 fn cursor(row: &SqliteRow, kind: FieldKind) -> Result<PageCursor> {
     let sort_value = match kind {
         FieldKind::Time => serde_json::Value::from(row.try_get::<i64, _>(SORT_KEY)?),
-        FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. } => {
+        FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. } | FieldKind::Values => {
             serde_json::Value::from(row.try_get::<String, _>(SORT_KEY)?)
         }
     };
@@ -155,11 +159,14 @@ impl Statements {
             Some(sort) => (resource.field(&sort.field, "sort by")?, sort.descending),
             None => (resource.field("created_at", "sort by")?, false),
         };
-        if let FieldKind::Member { .. } = sort_field.kind {
+        if let FieldKind::Member { .. } | FieldKind::Values = sort_field.kind {
             return Err(StoreError::InvalidArgument(format!(
-                "cannot sort {} by `{}`: a run has several; filter on it instead",
+                "cannot sort {} by `{}`; filter on it instead",
                 resource.what,
-                sort_field.name()
+                query
+                    .sort
+                    .as_ref()
+                    .map_or(sort_field.name(), |s| s.field.as_str())
             )));
         }
         let sort_expr = sort_field.compared_expr();
@@ -206,12 +213,27 @@ fn where_clause(conditions: &[String]) -> String {
 impl Resource {
     fn field(&self, name: &str, verb: &str) -> Result<&Field> {
         if let Some(field) = self.fields.iter().find(|f| f.names.contains(&name)) {
-            return Ok(field);
+            if !matches!(field.kind, FieldKind::Values) {
+                return Ok(field);
+            }
+        }
+        if let Some((prefix, rest)) = name.split_once('.') {
+            let values = self.fields.iter().find(|f| {
+                matches!(f.kind, FieldKind::Values) && f.names.contains(&prefix) && !rest.is_empty()
+            });
+            if let Some(field) = values {
+                return Ok(field);
+            }
         }
         let known: Vec<String> = self
             .fields
             .iter()
             .map(|f| match f.names {
+                names if matches!(f.kind, FieldKind::Values) => names
+                    .iter()
+                    .map(|n| format!("{n}.NAME"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 [name] => (*name).to_owned(),
                 [name, aliases @ ..] => format!("{name} ({})", aliases.join(", ")),
                 [] => String::new(),
@@ -279,6 +301,16 @@ impl Field {
         }
     }
 
+    /// `PREFIX.NAME` filters on a run's parameters and metrics, one prefix per name.
+    pub(super) const fn values(prefixes: &'static [&'static str]) -> Field {
+        Field {
+            names: prefixes,
+            column: "",
+            kind: FieldKind::Values,
+            nullable: false,
+        }
+    }
+
     /// A text column whose values are `values` (a CHECK constraint guarantees it).
     pub(super) const fn closed_set(
         names: &'static [&'static str],
@@ -302,7 +334,10 @@ impl Field {
         match (self.nullable, self.kind) {
             (false, _) => self.column.to_owned(),
             (true, FieldKind::Time) => format!("IFNULL({}, 0)", self.column),
-            (true, FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. }) => {
+            (
+                true,
+                FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. } | FieldKind::Values,
+            ) => {
                 format!("IFNULL({}, '')", self.column)
             }
         }
@@ -332,7 +367,7 @@ impl Field {
 fn cursor_sort_value(cursor: &PageCursor, field: &Field) -> Result<Bind> {
     let value = match field.kind {
         FieldKind::Time => cursor.sort_value.as_i64().map(Bind::Int),
-        FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. } => {
+        FieldKind::Text | FieldKind::Enum(_) | FieldKind::Member { .. } | FieldKind::Values => {
             cursor.sort_value.as_str().map(|s| Bind::Text(s.to_owned()))
         }
     };
@@ -349,6 +384,13 @@ fn condition(field: &Field, predicate: &Predicate, binds: &mut Vec<Bind>) -> Res
         FieldKind::Time => time_condition(field, predicate, binds),
         FieldKind::Text | FieldKind::Enum(_) => text_condition(field, predicate, binds),
         FieldKind::Member { table, key } => member_condition(field, table, key, predicate, binds),
+        FieldKind::Values => {
+            let (prefix, name) = predicate
+                .field
+                .split_once('.')
+                .unwrap_or(("value", predicate.field.as_str()));
+            super::values::condition(prefix, name, predicate, binds)
+        }
     }
 }
 
@@ -479,6 +521,21 @@ fn time_condition(field: &Field, predicate: &Predicate, binds: &mut Vec<Bind>) -
     };
     binds.push(Bind::Int(bound));
     Ok(sql)
+}
+
+/// The query plan of `sql`, its details joined by `; `.
+#[cfg(test)]
+pub(super) async fn explain(pool: &SqlitePool, sql: &str, binds: &[Bind]) -> String {
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let rows = bind_all(sqlx::query(&explain), binds)
+        .fetch_all(pool)
+        .await
+        .expect("explained");
+    let details: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get::<String, _>("detail").expect("detail"))
+        .collect();
+    details.join("; ")
 }
 
 #[cfg(test)]

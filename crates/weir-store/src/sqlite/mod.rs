@@ -8,6 +8,7 @@ mod recurring;
 mod runs;
 mod secrets;
 mod tasks;
+mod values;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -9,6 +9,7 @@ use super::convert::{
     to_json, STORAGE_STATES,
 };
 use super::list::{list_page, Field, Resource};
+use super::values;
 use crate::{check_tags, ListQuery, NewRun, Page, Result, Run, RunQuery, StoreError};
 
 /// The values of `runs.state`: the names of [`RunState`].
@@ -37,6 +38,7 @@ pub(super) const RUNS: Resource = Resource {
         Field::nullable_text(&["recurring_run_id"], "recurring_run_id"),
         Field::nullable_text(&["pipeline_version_id"], "pipeline_version_id"),
         Field::member(&["tag", "tags"], "run_tags", "run_id", "tag"),
+        Field::values(&super::values::PREFIXES),
     ],
 };
 
@@ -72,6 +74,7 @@ pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     .execute(&mut *tx)
     .await?;
     insert_tags(&mut tx, &run.id.to_string(), &tags).await?;
+    values::put_parameters(&mut tx, &run.id.to_string(), &run.runtime_config.parameters).await?;
     if let Some(experiment_id) = &experiment_id {
         sqlx::query("UPDATE experiments SET last_run_created_at = ? WHERE id = ?")
             .bind(created_at)
@@ -290,7 +293,7 @@ fn run(row: &SqliteRow) -> Result<Run> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::list::{Bind, Statements};
+    use super::super::list::{explain, Statements};
     use super::super::SqliteStore;
     use super::*;
     use crate::FilterValue::String as Text;
@@ -298,23 +301,6 @@ mod tests {
 
     fn predicate(field: &str, op: crate::PredicateOp, value: &str) -> Predicate {
         Predicate::new(field, op, Text(value.to_owned()))
-    }
-
-    async fn plan(pool: &SqlitePool, sql: &str, binds: &[Bind]) -> String {
-        let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut statement = sqlx::query(&explain);
-        for bind in binds {
-            statement = match bind {
-                Bind::Int(value) => statement.bind(*value),
-                Bind::Text(value) => statement.bind(value.clone()),
-            };
-        }
-        let rows = statement.fetch_all(pool).await.expect("explained");
-        let details: Vec<String> = rows
-            .iter()
-            .map(|row| row.try_get::<String, _>("detail").expect("detail"))
-            .collect();
-        details.join("; ")
     }
 
     /// The lists the UI and the SDK ask for are index range scans in sort order: no full table
@@ -381,8 +367,8 @@ mod tests {
         ];
         for query in queries {
             let statements = Statements::new(&RUNS, None, &query).expect("valid query");
-            let page_plan = plan(&store.pool, &statements.page, &statements.page_binds).await;
-            let count_plan = plan(&store.pool, &statements.count, &statements.count_binds).await;
+            let page_plan = explain(&store.pool, &statements.page, &statements.page_binds).await;
+            let count_plan = explain(&store.pool, &statements.count, &statements.count_binds).await;
             assert!(
                 page_plan.contains("USING INDEX") && !page_plan.contains("TEMP B-TREE"),
                 "{query:?}: {page_plan}"

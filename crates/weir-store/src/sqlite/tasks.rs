@@ -7,6 +7,7 @@ use weir_types::{RunId, TaskId, TaskState};
 use super::convert::{
     append_history, json, millis, now_millis, optional_parsed, optional_time, parsed, time, to_json,
 };
+use super::values;
 use crate::{Artifact, CacheEntry, NewArtifact, NewTask, Result, StoreError, Task, TaskUpdate};
 
 pub(super) async fn create_task(pool: &SqlitePool, task: &NewTask) -> Result<Task> {
@@ -202,6 +203,7 @@ fn task(row: &SqliteRow) -> Result<Task> {
 }
 
 pub(super) async fn create_artifact(pool: &SqlitePool, artifact: &NewArtifact) -> Result<Artifact> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO artifacts (run_id, task_id, name, uri, schema_title, metadata, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -213,8 +215,13 @@ pub(super) async fn create_artifact(pool: &SqlitePool, artifact: &NewArtifact) -
     .bind(&artifact.schema_title)
     .bind(to_json(&artifact.metadata)?)
     .bind(now_millis())
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    if artifact.schema_title == values::METRICS_SCHEMA {
+        let run_id = artifact.run_id.to_string();
+        values::put_metrics(&mut tx, &run_id, &artifact.metadata).await?;
+    }
+    tx.commit().await?;
     get_artifact(pool, id).await
 }
 

@@ -25,6 +25,7 @@ mod lists;
 mod pipelines;
 mod recurring;
 mod tags;
+mod values;
 
 store_suite!(
     runs_move_through_their_states,
