@@ -48,5 +48,10 @@ pub async fn open_engine(
     if let Some(max) = max_parallel {
         config.max_parallel = max.max(1);
     }
-    Ok(Engine::new(store, Layout::new(data_dir), config))
+    config.executor = crate::executor::config()?;
+    let engine = Engine::new(store, Layout::new(data_dir), config);
+    if let Some(host) = engine.check_executor().await.map_err(anyhow::Error::msg)? {
+        tracing::info!(%host, "steps run in containers");
+    }
+    Ok(engine)
 }

@@ -2,6 +2,7 @@
 
 mod commands;
 mod data;
+mod executor;
 mod input;
 mod output;
 mod paging;
@@ -38,6 +39,8 @@ struct Cli {
         visible_alias = "existing-token"
     )]
     auth_token: Option<String>,
+    #[command(flatten)]
+    executor: executor::ExecutorArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    executor::configure(cli.executor.clone());
     let data_dir = data::data_dir(cli.data_dir);
     let target = || {
         target::Target::new(

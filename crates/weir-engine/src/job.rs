@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use weir_executors::{run_process, ProcessSpec, PythonEnvs, Termination};
+use weir_executors::{ProcessSpec, PythonEnvs, Termination};
 use weir_spec::model::{parse_duration_seconds, RetryPolicy};
 use weir_store::{MetadataStore, NewArtifact, TaskUpdate};
 use weir_types::{RunId, TaskState};
@@ -35,6 +35,7 @@ pub struct JobEnv {
     pub run_id: RunId,
     pub kill_grace: Duration,
     pub events: tokio::sync::broadcast::Sender<crate::EngineEvent>,
+    pub executor: Arc<crate::exec::Executor>,
 }
 
 /// Retries of a task: `retryPolicy`, with the SDK's defaults.
@@ -101,6 +102,7 @@ async fn run_attempts(
     cancel: &CancellationToken,
 ) -> Result<JobOutcome, String> {
     let mut process_env = plan.env.clone();
+    let mut python_for_container = None;
     if let Some(requirements) = &plan.requirements {
         let python = env
             .python
@@ -115,6 +117,11 @@ async fn run_attempts(
             _ = cancel.cancelled() => return Ok(JobOutcome::Canceled),
         };
         prepared.apply(&mut process_env);
+        python_for_container = Some(crate::exec::PythonForContainer {
+            prepared,
+            envs_root: python.root().to_path_buf(),
+            interpreter: python.interpreter().to_path_buf(),
+        });
     }
     let mut attempt = first_attempt;
     let mut retries_done = 0u32;
@@ -161,7 +168,14 @@ async fn run_attempts(
             pid_file: Some(plan.scratch.join("pid")),
         };
         let inputs_before = snapshot(&plan.protected_inputs);
-        let outcome = run_process(&spec, cancel).await;
+        let outcome = crate::exec::run_step(
+            &env.executor,
+            plan,
+            &spec,
+            python_for_container.as_ref(),
+            cancel,
+        )
+        .await;
         if let Some(changed) = modified_input(&plan.protected_inputs, &inputs_before) {
             return Ok(JobOutcome::Failed { error: changed });
         }

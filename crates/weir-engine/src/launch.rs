@@ -50,6 +50,15 @@ pub struct LaunchPlan {
     pub timeout: Option<Duration>,
     /// Input artifacts the step reads in place from other steps' outputs: (input name, path).
     pub protected_inputs: Vec<(String, PathBuf)>,
+    /// The component's image as the spec names it (the container executor maps and runs it).
+    pub image: String,
+    /// GPUs the step asks for (`set_accelerator_limit`); the container executor requests them.
+    pub gpus: Option<u32>,
+    /// Folders at fixed paths (volumes, secrets, the workspace), for the container executor; the
+    /// process executor wraps the command instead (see `exec::attach_platform`).
+    pub mounts: Vec<crate::platform::Mount>,
+    /// The platform's `imagePullPolicy` for the container executor.
+    pub pull_policy: weir_executors::PullPolicy,
 }
 
 /// The pieces of a launch the caller computes from the platform configuration.
@@ -168,7 +177,28 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
             .collect(),
         limits: limits(input.container),
         timeout: input.platform.timeout,
+        image: input.container.image.clone(),
+        gpus: gpus(input.container),
+        mounts: Vec::new(),
+        pull_policy: weir_executors::PullPolicy::default(),
     })
+}
+
+/// The accelerator count a step asks for, in either encoding the SDK writes.
+fn gpus(container: &ContainerSpec) -> Option<u32> {
+    let accelerator = container.resources.as_ref()?.accelerator.as_ref()?;
+    let count = accelerator
+        .resource_count
+        .as_deref()
+        .and_then(|c| c.trim().parse::<u32>().ok())
+        .or_else(|| {
+            accelerator.count.as_ref().and_then(|c| {
+                c.as_u64()
+                    .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
+                    .and_then(|n| u32::try_from(n).ok())
+            })
+        })?;
+    (count > 0).then_some(count)
 }
 
 fn executor_input(

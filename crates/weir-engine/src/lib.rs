@@ -4,14 +4,17 @@
 //! [`Engine::execute`] drives a recorded run to its end, which is also how a run interrupted by a
 //! crash is resumed. Each run has one driver (`driver/`) that owns the run's executions and
 //! records every decision in the store before acting on it; container steps run as jobs
-//! (`job.rs`) on the local process executor of `weir-executors`.
+//! (`job.rs`) on an executor of `weir-executors`: a host process by default, or a container
+//! (`exec.rs`, [`ExecutorConfig`]).
 //!
-//! The engine knows the store only through `MetadataStore` and the executor only through
-//! `weir-executors`' process API. It does not know about HTTP or the command line.
+//! The engine knows the store only through `MetadataStore` and the executors only through
+//! `weir-executors`' process and container APIs. It does not know about HTTP or the command
+//! line.
 
 mod cache;
 mod context;
 mod driver;
+mod exec;
 mod io;
 mod job;
 mod launch;
@@ -32,10 +35,12 @@ use weir_store::{MetadataStore, Run, StoreError};
 use weir_types::{RunId, RunState, TaskId, TaskKind, TaskState};
 
 pub use context::Layout;
+pub use exec::{ContainerOptions, ExecutorConfig, NETWORK_ENV};
 pub use io::{ArtifactRef, TaskIo};
 pub use platform::config_map_key;
 pub use submit::{complete_parameters, RunLinks, SubmitRequest};
 pub use value::{parse_cli_value, text_form};
+pub use weir_executors::{Bind, ImageMap, NetworkMode};
 
 /// Why the engine could not do what it was asked.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +119,8 @@ pub struct EngineConfig {
     pub max_parallel: usize,
     /// Time between SIGTERM and SIGKILL when a step is stopped.
     pub kill_grace: Duration,
+    /// Host processes (the default) or containers.
+    pub executor: ExecutorConfig,
 }
 
 impl Default for EngineConfig {
@@ -124,6 +131,7 @@ impl Default for EngineConfig {
         EngineConfig {
             max_parallel: cores,
             kill_grace: Duration::from_secs(10),
+            executor: ExecutorConfig::default(),
         }
     }
 }
@@ -136,6 +144,7 @@ pub(crate) struct Shared {
     pub(crate) kill_grace: Duration,
     pub(crate) host_path: String,
     pub(crate) events: broadcast::Sender<EngineEvent>,
+    pub(crate) executor: Arc<exec::Executor>,
 }
 
 impl Shared {
@@ -159,12 +168,13 @@ impl Engine {
         Engine {
             shared: Arc::new(Shared {
                 store,
-                layout,
+                layout: layout.clone(),
                 python: Arc::new(OnceCell::new()),
                 slots: Arc::new(Semaphore::new(config.max_parallel.max(1))),
                 kill_grace: config.kill_grace,
                 host_path,
                 events,
+                executor: Arc::new(exec::Executor::new(&config.executor, &layout)),
             }),
         }
     }
@@ -175,6 +185,13 @@ impl Engine {
 
     pub fn layout(&self) -> &Layout {
         &self.shared.layout
+    }
+
+    /// Connects to the container engine when steps run in containers, so that a missing engine
+    /// is reported before a run starts, and removes containers left by runs that have ended.
+    /// Returns where the engine listens (`None` for host processes).
+    pub async fn check_executor(&self) -> Result<Option<String>, String> {
+        self.shared.executor.check(self.shared.store.as_ref()).await
     }
 
     /// Events of every run this engine drives.

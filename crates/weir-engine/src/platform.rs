@@ -21,6 +21,8 @@ use crate::value::text_form;
 pub struct Mount {
     pub source: PathBuf,
     pub target: String,
+    /// Secrets and config maps are mounted read-only in containers, as in a pod.
+    pub read_only: bool,
 }
 
 /// What the platform configuration adds to a task.
@@ -86,6 +88,7 @@ pub async fn setup(
         setup.mounts.push(Mount {
             source: ctx.layout.workspace(ctx.run.id),
             target: "/kfp-workspace".to_owned(),
+            read_only: false,
         });
     }
     let Some(config) = ctx
@@ -178,6 +181,7 @@ async fn secrets_and_config_maps(
         setup.mounts.push(Mount {
             source: folder,
             target: secret.mount_path.clone(),
+            read_only: true,
         });
     }
     for map in &config.config_map_as_env {
@@ -230,6 +234,7 @@ async fn secrets_and_config_maps(
         setup.mounts.push(Mount {
             source: folder,
             target: map.mount_path.clone(),
+            read_only: true,
         });
     }
     Ok(())
@@ -309,6 +314,7 @@ fn volumes(
         setup.mounts.push(Mount {
             source: folder,
             target: pvc.mount_path.clone(),
+            read_only: false,
         });
     }
     for (index, empty_dir) in config.empty_dir_mounts.iter().enumerate() {
@@ -318,6 +324,7 @@ fn volumes(
         setup.mounts.push(Mount {
             source: folder,
             target: empty_dir.mount_path.clone(),
+            read_only: false,
         });
     }
     Ok(())

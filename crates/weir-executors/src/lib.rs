@@ -1,4 +1,5 @@
-//! Runs one leaf task of a pipeline as a local host process, and manages the cached Python
+//! Runs one leaf task of a pipeline as a local host process or in a container ([`container`],
+//! through the Docker Engine API), and manages the cached Python
 //! environments that KFP lightweight Python components install their packages into.
 //!
 //! Owns: supervising a child process ([`process`]: process group, log capture, timeout,
@@ -8,9 +9,14 @@
 //! Must not know: databases, HTTP, the pipeline model (`weir-spec`), run or task state. The
 //! caller turns a task into a [`process::ProcessSpec`] and an outcome back into task state.
 
+pub mod container;
 pub mod process;
 pub mod pyenv;
 
+pub use container::{
+    run_container, Bind, ContainerEngine, ContainerError, ContainerTask, ImageMap, ImageMapError,
+    NetworkMode, PullPolicy,
+};
 pub use process::{
     run_process, stop_leftover_group, ProcessOutcome, ProcessSpec, ResourceLimits, Termination,
 };

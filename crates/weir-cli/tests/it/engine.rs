@@ -9,19 +9,19 @@ use serde_json::Value;
 
 use crate::weir;
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
 }
 
-fn lines(path: &Path) -> usize {
+pub(crate) fn lines(path: &Path) -> usize {
     std::fs::read_to_string(path)
         .map(|t| t.lines().count())
         .unwrap_or(0)
 }
 
-fn wait_for(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();
     while !condition() {
         assert!(started.elapsed() < timeout, "timed out waiting for {what}");
@@ -78,7 +78,7 @@ fn processes_of_run(run_id: &str) -> Vec<u32> {
         .collect()
 }
 
-fn task<'a>(run: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn task<'a>(run: &'a Value, name: &str) -> &'a Value {
     run["tasks"]
         .as_array()
         .and_then(|t| t.iter().find(|t| t["name"] == name))

@@ -2,6 +2,7 @@
 
 mod client;
 mod conformance;
+mod container;
 mod demo;
 mod engine;
 mod live;

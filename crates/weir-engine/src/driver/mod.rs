@@ -53,6 +53,7 @@ impl Driver {
             run_id: ctx.run.id,
             kill_grace: shared.kill_grace,
             events: shared.events.clone(),
+            executor: shared.executor.clone(),
         });
         Driver {
             shared,

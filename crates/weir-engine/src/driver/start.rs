@@ -353,10 +353,11 @@ impl Driver {
             Ok(plan) => plan,
             Err(message) => return self.fail(id, message).await,
         };
-        launch_plan.argv = match platform::wrap_with_mounts(launch_plan.argv, &setup.mounts) {
-            Ok(argv) => argv,
-            Err(message) => return self.fail(id, message).await,
-        };
+        if let Err(message) =
+            crate::exec::attach_platform(&self.shared.executor, &mut launch_plan, &setup)
+        {
+            return self.fail(id, message).await;
+        }
         let mut details = json!({
             "component": spec.component_ref.name,
             "image": container.image,

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 /// Bytes of the most recent output kept in memory for the tail that [`pump`] returns.
 const TAIL_BYTES: usize = 16 * 1024;
 /// Lines of output that the tail keeps, for error messages.
-const TAIL_LINES: usize = 40;
+pub(crate) const TAIL_LINES: usize = 40;
 const READ_CHUNK_BYTES: usize = 8 * 1024;
 /// Chunks in flight between the readers and the writer; readers wait when it is full, so a
 /// chatty child is slowed down rather than buffered in memory.
@@ -90,18 +90,18 @@ async fn write_chunks(mut log: File, mut receiver: mpsc::Receiver<Vec<u8>>) -> S
 
 /// The last [`TAIL_BYTES`] bytes written.
 #[derive(Debug, Default)]
-struct TailBuffer {
+pub(crate) struct TailBuffer {
     bytes: VecDeque<u8>,
 }
 
 impl TailBuffer {
-    fn push(&mut self, chunk: &[u8]) {
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
         self.bytes.extend(chunk);
         let excess = self.bytes.len().saturating_sub(TAIL_BYTES);
         self.bytes.drain(..excess);
     }
 
-    fn last_lines(&self, lines: usize) -> String {
+    pub(crate) fn last_lines(&self, lines: usize) -> String {
         let (front, back) = self.bytes.as_slices();
         let text = String::from_utf8_lossy(&[front, back].concat()).into_owned();
         last_lines(&text, lines).to_owned()

@@ -11,7 +11,7 @@
 //! then runs without a limit). The CPU limit is recorded only: capping CPU needs cgroups, which
 //! the local executor does not manage.
 
-mod logs;
+pub(crate) mod logs;
 mod program;
 
 use std::collections::BTreeMap;

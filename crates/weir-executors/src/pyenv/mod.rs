@@ -126,6 +126,11 @@ impl PythonEnvs {
         })
     }
 
+    /// The folder holding every environment (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The real host interpreter that venvs are created from.
     pub fn interpreter(&self) -> &Path {
         &self.interpreter
