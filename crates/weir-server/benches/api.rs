@@ -16,6 +16,8 @@
 //! table goes between the `ui-bench` markers, the API's between the `api-bench` markers.
 //!
 //! Knobs (environment): `WEIR_BENCH_RUNS` (100000), `WEIR_BENCH_SAMPLES` (300),
+//! `WEIR_BENCH_DEEP_PAGE` (1000, capped at the last full page), `WEIR_BENCH_LISTS_ONLY` (set:
+//! time the lists only, no UI pages or creates),
 //! `WEIR_BENCH_WARMUP` (30), `WEIR_BENCH_DIR` (keep the data dir there instead of a temp dir;
 //! a dir that already holds a seeded store is reused).
 
@@ -138,23 +140,23 @@ async fn bench() -> Result<()> {
 
     // 3. Lists.
     let experiment = experiments[1];
-    let deep_pages = 50;
-    let mut deep_url = format!("{base}/runs");
-    let mut deep_cursor: Option<PageCursor> = None;
-    for _ in 0..deep_pages {
-        let page: Value = get_json(&client, &deep_url).await?;
-        let token = page["next_page_token"]
-            .as_str()
-            .ok_or("a page without next_page_token before page 51")?;
-        deep_url = format!("{base}/runs?page_token={}", encode(token));
-        let store_page = store
-            .list_runs_page(&ListQuery {
-                after: deep_cursor.clone(),
-                ..Default::default()
-            })
-            .await?;
-        deep_cursor = store_page.next;
-    }
+    // Page 1,000 (or the last full page of a smaller store), by following next_page_token.
+    let deep_page = env_usize("WEIR_BENCH_DEEP_PAGE", 1000).clamp(2, (runs / 20).max(2));
+    let state_filter = format!("filter={}", encode(STATE_FILTER));
+    let succeeded = Predicate::new(
+        "state",
+        PredicateOp::Equals,
+        FilterValue::String("SUCCEEDED".into()),
+    );
+    let (deep_url, deep_cursor) = walk_pages(&client, &store, &base, None, deep_page).await?;
+    let (deep_filtered_url, deep_filtered_cursor) = walk_pages(
+        &client,
+        &store,
+        &base,
+        Some((&state_filter, &succeeded)),
+        deep_page * 65 / 100,
+    )
+    .await?;
     let equals = |field: &str, value: &str| {
         Predicate::new(
             field,
@@ -169,11 +171,19 @@ async fn bench() -> Result<()> {
             ListQuery::default(),
         ),
         (
-            format!("page {} (next_page_token ×{deep_pages})", deep_pages + 1),
+            format!("page {deep_page} (next_page_token ×{})", deep_page - 1),
             deep_url,
             ListQuery {
                 after: deep_cursor,
                 ..Default::default()
+            },
+        ),
+        (
+            format!("filter state = SUCCEEDED, page {}", deep_page * 65 / 100),
+            deep_filtered_url,
+            ListQuery {
+                after: deep_filtered_cursor,
+                ..ListQuery::default().with_predicate(succeeded.clone())
             },
         ),
         (
@@ -236,6 +246,17 @@ async fn bench() -> Result<()> {
             http,
             store: Some(in_store),
         });
+    }
+
+    // The suite's fast subset (bench/suite) wants the lists alone.
+    if std::env::var_os("WEIR_BENCH_LISTS_ONLY").is_some() {
+        shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
+        let report = report(
+            &rows, runs, samples, warmup, seed_time, db_bytes, spec_bytes,
+        );
+        println!("{report}");
+        return Ok(());
     }
 
     // 4. The web UI's pages, on the same server and store. A few seeded runs are archived for
@@ -847,4 +868,34 @@ fn ui_report(rows: &[UiRow], runs: usize, samples: usize, warmup: usize) -> Stri
     }
     let _ = write!(out, "<!-- ui-bench:end -->");
     out
+}
+
+/// Follows `next_page_token` from the first page to page `page` (1-based), optionally with a
+/// filter, through the API and the store alike; returns that page's URL and store cursor.
+async fn walk_pages(
+    client: &reqwest::Client,
+    store: &Arc<dyn MetadataStore>,
+    base: &str,
+    filter: Option<(&str, &Predicate)>,
+    page: usize,
+) -> Result<(String, Option<PageCursor>)> {
+    let query_string = filter.map(|(q, _)| format!("{q}&")).unwrap_or_default();
+    let mut url = format!("{base}/runs?{query_string}");
+    let mut cursor: Option<PageCursor> = None;
+    for _ in 1..page {
+        let listed: Value = get_json(client, &url).await?;
+        let token = listed["next_page_token"]
+            .as_str()
+            .ok_or_else(|| format!("a page without next_page_token before page {page}"))?;
+        url = format!("{base}/runs?{query_string}page_token={}", encode(token));
+        let mut query = ListQuery {
+            after: cursor.clone(),
+            ..Default::default()
+        };
+        if let Some((_, predicate)) = filter {
+            query = query.with_predicate(predicate.clone());
+        }
+        cursor = store.list_runs_page(&query).await?.next;
+    }
+    Ok((url, cursor))
 }

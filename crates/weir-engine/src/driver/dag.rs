@@ -1,5 +1,8 @@
 //! Walking DAGs and loops: what is ready, what must be skipped, when a DAG is done.
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use weir_spec::model::{ComponentSpec, PipelineTaskSpec};
 use weir_store::{NewTask, TaskUpdate};
@@ -16,9 +19,23 @@ enum NotRun {
 }
 
 impl Driver {
-    /// Advances a DAG-like execution and everything below it as far as it can go now.
+    /// Advances the run as far as it can go now: everything on the first walk (and after a
+    /// cancel), afterwards only the DAGs one of whose children ended since (`progress.rs`).
+    pub(super) async fn reconcile_changes(&mut self, root_id: TaskId) -> Result<(), EngineError> {
+        if self.progress.begin_full_walk() {
+            return self.reconcile(root_id).await;
+        }
+        while let Some(dag_id) = self.progress.next_dirty() {
+            self.reconcile(dag_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Advances a DAG-like execution as far as it can go now. Walked for the first time, it
+    /// visits every task of the DAG and everything below (resuming what was interrupted);
+    /// afterwards, only the tasks downstream of children that ended since the last walk.
     pub(super) async fn reconcile(&mut self, dag_id: TaskId) -> Result<(), EngineError> {
-        let Some(dag) = self.tasks.get(&dag_id).cloned() else {
+        let Some(dag) = self.tasks.get(&dag_id) else {
             return Ok(());
         };
         if dag.state.is_terminal() {
@@ -27,35 +44,67 @@ impl Driver {
         if dag.kind == TaskKind::Loop {
             return Box::pin(self.reconcile_loop(dag_id)).await;
         }
-        let component_name = component_of(&dag);
+        let component_name = component_of(dag);
+        let dag_path = dag.path.clone();
         let keys = self.topological_keys(&component_name)?;
-        for key in &keys {
-            let path = format!("{}/{key}", dag.path);
-            match self.by_path.get(&path).copied() {
-                Some(child_id) => {
-                    let child = &self.tasks[&child_id];
-                    if child.state.is_terminal() {
-                        continue;
-                    }
-                    if child.kind.is_dag_like() {
-                        Box::pin(self.reconcile(child_id)).await?;
-                    } else if !self.job_tokens.contains_key(&child_id) {
-                        self.resume_step(child_id).await?;
-                    }
+        let ended = self.progress.take_ended(dag_id);
+        if self.progress.first_walk(dag_id) {
+            for key in keys.iter() {
+                self.visit(dag_id, &dag_path, &component_name, key).await?;
+            }
+        } else {
+            let downstream = self.downstream(&component_name)?;
+            let mut seen = std::collections::HashSet::new();
+            let candidates: Vec<&String> = ended
+                .iter()
+                .filter_map(|key| downstream.get(key))
+                .flatten()
+                .filter(|key| seen.insert(key.as_str()))
+                .collect();
+            for key in candidates {
+                if !self.by_path.contains_key(&format!("{dag_path}/{key}")) {
+                    self.consider(dag_id, &component_name, key).await?;
                 }
-                None => self.consider(dag_id, &component_name, key).await?,
             }
         }
-        let all_done = keys.iter().all(|key| {
-            let path = format!("{}/{key}", dag.path);
-            self.by_path
-                .get(&path)
-                .is_some_and(|id| self.tasks[id].state.is_terminal())
-        });
+        let maybe_done = self
+            .progress
+            .children(dag_id)
+            .is_some_and(|c| c.ended >= keys.len());
+        let all_done = maybe_done
+            && keys.iter().all(|key| {
+                self.by_path
+                    .get(&format!("{dag_path}/{key}"))
+                    .is_some_and(|id| self.tasks[id].state.is_terminal())
+            });
         if all_done {
             self.finalize_dag(dag_id, &component_name, &keys).await?;
         }
         Ok(())
+    }
+
+    /// One task of a DAG on a full walk: walk it, resume it, or decide whether it starts.
+    async fn visit(
+        &mut self,
+        dag_id: TaskId,
+        dag_path: &str,
+        component: &str,
+        key: &str,
+    ) -> Result<(), EngineError> {
+        let Some(child_id) = self.by_path.get(&format!("{dag_path}/{key}")).copied() else {
+            return self.consider(dag_id, component, key).await;
+        };
+        let child = &self.tasks[&child_id];
+        if child.state.is_terminal() {
+            return Ok(());
+        }
+        if child.kind.is_dag_like() {
+            Box::pin(self.reconcile(child_id)).await
+        } else if !self.job_tokens.contains_key(&child_id) {
+            self.resume_step(child_id).await
+        } else {
+            Ok(())
+        }
     }
 
     /// Decides about a task of a DAG that has no execution yet.
@@ -70,16 +119,14 @@ impl Driver {
             return Ok(());
         };
         let dag_path = self.tasks[&dag_id].path.clone();
-        let sibling_keys: Vec<&str> = ctx
-            .component(component)
-            .and_then(|c| c.dag.as_ref())
-            .map(|d| d.tasks.keys().map(String::as_str).collect())
-            .unwrap_or_default();
+        let Some(siblings) = ctx.component(component).and_then(|c| c.dag.as_ref()) else {
+            return Ok(());
+        };
         let mut upstream_states = Vec::new();
         for upstream in spec
             .upstream_tasks()
             .into_iter()
-            .filter(|u| sibling_keys.contains(u))
+            .filter(|u| siblings.tasks.contains_key(*u))
         {
             match self
                 .by_path
@@ -132,11 +179,8 @@ impl Driver {
     }
 
     /// The path of a failed child of a DAG, if any (a DAG stops starting tasks after a failure).
-    fn failed_child(&self, dag_id: TaskId) -> Option<String> {
-        self.tasks
-            .values()
-            .find(|t| t.parent_id == Some(dag_id) && t.state == TaskState::Failed)
-            .map(|t| t.path.clone())
+    pub(super) fn failed_child(&self, dag_id: TaskId) -> Option<String> {
+        self.progress.children(dag_id)?.failed.clone()
     }
 
     async fn record_not_run(
@@ -270,164 +314,6 @@ impl Driver {
         Ok(())
     }
 
-    /// Advances a ParallelFor: starts iterations up to the parallelism limit, collects outputs.
-    async fn reconcile_loop(&mut self, loop_id: TaskId) -> Result<(), EngineError> {
-        let looped = self.tasks[&loop_id].clone();
-        let items: Vec<Value> = looped
-            .details
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let limit = looped
-            .details
-            .get("parallelism")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as usize;
-        let component = component_of(&looped);
-        let mut active = 0usize;
-        let mut created = 0usize;
-        for index in 0..items.len() {
-            let path = format!("{}[{index}]", looped.path);
-            if let Some(id) = self.by_path.get(&path).copied() {
-                created += 1;
-                if !self.tasks[&id].state.is_terminal() {
-                    Box::pin(self.reconcile(id)).await?;
-                    if !self.tasks[&id].state.is_terminal() {
-                        active += 1;
-                    }
-                }
-            }
-        }
-        let stop_starting = self.canceling || self.failed_child(loop_id).is_some();
-        for (index, item) in items.iter().enumerate() {
-            if stop_starting || (limit > 0 && active >= limit) {
-                break;
-            }
-            let path = format!("{}[{index}]", looped.path);
-            if self.by_path.contains_key(&path) {
-                continue;
-            }
-            let id = self
-                .create_iteration(loop_id, index, item.clone(), &component)
-                .await?;
-            created += 1;
-            Box::pin(self.reconcile(id)).await?;
-            if !self.tasks[&id].state.is_terminal() {
-                active += 1;
-            }
-        }
-        let iterations: Vec<(TaskState, TaskIo)> = (0..items.len())
-            .filter_map(|i| self.by_path.get(&format!("{}[{i}]", looped.path)))
-            .map(|id| {
-                (
-                    self.tasks[id].state,
-                    TaskIo::from_value(&self.tasks[id].outputs),
-                )
-            })
-            .collect();
-        let all_ended = iterations.iter().all(|(state, _)| state.is_terminal());
-        let finished = all_ended && (created == items.len() || stop_starting);
-        if finished {
-            self.finalize_loop(loop_id, &component, &iterations).await?;
-        }
-        Ok(())
-    }
-
-    async fn create_iteration(
-        &mut self,
-        loop_id: TaskId,
-        index: usize,
-        item: Value,
-        component: &str,
-    ) -> Result<TaskId, EngineError> {
-        let looped = self.tasks[&loop_id].clone();
-        let ctx = self.ctx.clone();
-        let spec = self
-            .parent_component(&looped)
-            .and_then(|parent| ctx.task_spec(&parent, &looped.name))
-            .ok_or_else(|| EngineError::Internal(format!("no spec for loop {}", looped.path)))?;
-        let mut inputs = TaskIo::from_value(&looped.inputs);
-        if let Some(iterator) = &spec.parameter_iterator {
-            if let Some(items_input) = &iterator.items.input_parameter {
-                inputs.parameters.remove(items_input);
-            }
-            inputs.parameters.insert(iterator.item_input.clone(), item);
-        }
-        let task = NewTask {
-            id: TaskId::new(),
-            run_id: self.ctx.run.id,
-            parent_id: Some(loop_id),
-            path: format!("{}[{index}]", looped.path),
-            name: looped.name.clone(),
-            display_name: format!("{} #{index}", looped.display_name),
-            kind: TaskKind::Iteration,
-            iteration_index: Some(index as i64),
-            state: TaskState::Running,
-            inputs: inputs.to_value(),
-            details: serde_json::json!({"component": component}),
-            message: None,
-        };
-        Ok(self.create(task).await?.id)
-    }
-
-    async fn finalize_loop(
-        &mut self,
-        loop_id: TaskId,
-        component: &str,
-        iterations: &[(TaskState, TaskIo)],
-    ) -> Result<(), EngineError> {
-        let failed = iterations
-            .iter()
-            .filter(|(s, _)| *s == TaskState::Failed)
-            .count();
-        let canceled = iterations.iter().any(|(s, _)| *s == TaskState::Canceled) || self.canceling;
-        let (state, error) = if failed > 0 {
-            (
-                TaskState::Failed,
-                Some(format!(
-                    "{failed} of {} iterations failed",
-                    iterations.len()
-                )),
-            )
-        } else if canceled && iterations.iter().any(|(s, _)| !s.is_success()) {
-            (TaskState::Canceled, None)
-        } else {
-            (TaskState::Succeeded, None)
-        };
-        let mut outputs = TaskIo::default();
-        if let Some(dag_outputs) = self
-            .ctx
-            .component(component)
-            .and_then(|c| c.dag.as_ref())
-            .and_then(|d| d.outputs.as_ref())
-        {
-            for name in dag_outputs.parameters.keys() {
-                let collected: Vec<Value> = iterations
-                    .iter()
-                    .filter_map(|(_, io)| io.parameters.get(name).cloned())
-                    .collect();
-                outputs
-                    .parameters
-                    .insert(name.clone(), Value::Array(collected));
-            }
-            for name in dag_outputs.artifacts.keys() {
-                let collected = iterations
-                    .iter()
-                    .flat_map(|(_, io)| io.artifacts.get(name).cloned().unwrap_or_default())
-                    .collect();
-                outputs.artifacts.insert(name.clone(), collected);
-            }
-        }
-        let update = TaskUpdate {
-            outputs: Some(outputs.to_value()),
-            error: Some(error),
-            ..TaskUpdate::state(state)
-        };
-        self.update(loop_id, update).await?;
-        Ok(())
-    }
-
     /// The component of the DAG that contains this execution.
     pub(super) fn parent_component(&self, task: &weir_store::Task) -> Option<String> {
         let parent = self.tasks.get(&task.parent_id?)?;
@@ -435,7 +321,7 @@ impl Driver {
     }
 
     /// A component's task keys, each after the tasks it depends on (cached per component).
-    fn topological_keys(&mut self, component: &str) -> Result<Vec<String>, EngineError> {
+    fn topological_keys(&mut self, component: &str) -> Result<Arc<[String]>, EngineError> {
         if let Some(keys) = self.topo_cache.get(component) {
             return Ok(keys.clone());
         }
@@ -444,32 +330,73 @@ impl Driver {
                 "component `{component}` has no DAG"
             )));
         };
-        let mut remaining: Vec<(&String, Vec<&str>)> = dag
-            .tasks
+        // Kahn's algorithm, always taking the first ready task in the spec's order.
+        let keys: Vec<&String> = dag.tasks.keys().collect();
+        let index: HashMap<&str, usize> = keys
             .iter()
-            .map(|(key, task)| {
-                (
-                    key,
-                    task.upstream_tasks()
-                        .into_iter()
-                        .filter(|u| dag.tasks.contains_key(*u))
-                        .collect(),
-                )
-            })
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
             .collect();
-        let mut ordered: Vec<String> = Vec::with_capacity(remaining.len());
-        while !remaining.is_empty() {
-            let position = remaining
-                .iter()
-                .position(|(_, upstream)| upstream.iter().all(|u| ordered.iter().any(|o| o == u)))
-                .ok_or_else(|| {
-                    EngineError::Internal(format!("the tasks of `{component}` form a cycle"))
-                })?;
-            ordered.push(remaining.remove(position).0.clone());
+        let mut waiting_on = vec![0usize; keys.len()];
+        let mut unblocks: Vec<Vec<usize>> = vec![Vec::new(); keys.len()];
+        for (i, key) in keys.iter().enumerate() {
+            for upstream in dag.tasks[*key].upstream_tasks() {
+                if let Some(&u) = index.get(upstream) {
+                    waiting_on[i] += 1;
+                    unblocks[u].push(i);
+                }
+            }
         }
+        let mut ready: BTreeSet<usize> = (0..keys.len()).filter(|&i| waiting_on[i] == 0).collect();
+        let mut ordered: Vec<String> = Vec::with_capacity(keys.len());
+        while let Some(i) = ready.pop_first() {
+            ordered.push(keys[i].clone());
+            for &next in &unblocks[i] {
+                waiting_on[next] -= 1;
+                if waiting_on[next] == 0 {
+                    ready.insert(next);
+                }
+            }
+        }
+        if ordered.len() < keys.len() {
+            return Err(EngineError::Internal(format!(
+                "the tasks of `{component}` form a cycle"
+            )));
+        }
+        let ordered: Arc<[String]> = ordered.into();
         self.topo_cache
             .insert(component.to_owned(), ordered.clone());
         Ok(ordered)
+    }
+
+    /// A component's task keys, each with the tasks of the same DAG that depend on it.
+    fn downstream(
+        &mut self,
+        component: &str,
+    ) -> Result<Arc<HashMap<String, Vec<String>>>, EngineError> {
+        if let Some(downstream) = self.downstream_cache.get(component) {
+            return Ok(downstream.clone());
+        }
+        let Some(dag) = self.ctx.component(component).and_then(|c| c.dag.as_ref()) else {
+            return Err(EngineError::Internal(format!(
+                "component `{component}` has no DAG"
+            )));
+        };
+        let mut downstream: HashMap<String, Vec<String>> = HashMap::new();
+        for (key, task) in &dag.tasks {
+            for upstream in task.upstream_tasks() {
+                if dag.tasks.contains_key(upstream) {
+                    downstream
+                        .entry(upstream.to_owned())
+                        .or_default()
+                        .push(key.clone());
+                }
+            }
+        }
+        let downstream = Arc::new(downstream);
+        self.downstream_cache
+            .insert(component.to_owned(), downstream.clone());
+        Ok(downstream)
     }
 }
 

@@ -7,6 +7,8 @@
 //! crash, or retrying a failed one, is the same walk over what the store already holds.
 
 mod dag;
+mod looping;
+mod progress;
 mod start;
 
 use std::collections::HashMap;
@@ -19,8 +21,10 @@ use weir_store::{MetadataStore, NewTask, Run, Task, TaskUpdate};
 use weir_types::{RunState, TaskId, TaskKind, TaskState};
 
 use crate::context::{RunContext, ROOT_COMPONENT};
+use crate::io::TaskIo;
 use crate::job::{JobEnv, JobOutcome};
 use crate::{EngineError, EngineEvent, Shared};
+use progress::Progress;
 
 pub(crate) struct Driver {
     shared: Arc<Shared>,
@@ -39,7 +43,13 @@ pub(crate) struct Driver {
     drain: CancellationToken,
     canceling: bool,
     draining: bool,
-    topo_cache: HashMap<String, Vec<String>>,
+    topo_cache: HashMap<String, Arc<[String]>>,
+    /// Per component: each task key's downstream tasks in the same DAG.
+    downstream_cache: HashMap<String, Arc<HashMap<String, Vec<String>>>>,
+    /// Per loop: the inputs every iteration starts from (the loop's, less the items).
+    iteration_inputs: HashMap<TaskId, Arc<TaskIo>>,
+    /// What changed since the last walk (see `progress.rs`).
+    progress: Progress,
 }
 
 impl Driver {
@@ -70,6 +80,9 @@ impl Driver {
             canceling: false,
             draining: false,
             topo_cache: HashMap::new(),
+            downstream_cache: HashMap::new(),
+            iteration_inputs: HashMap::new(),
+            progress: Progress::new(),
         }
     }
 
@@ -92,7 +105,7 @@ impl Driver {
         };
         loop {
             if !self.draining {
-                self.reconcile(root_id).await?;
+                self.reconcile_changes(root_id).await?;
             }
             if self.tasks[&root_id].state.is_terminal() {
                 break;
@@ -143,6 +156,7 @@ impl Driver {
 
     async fn begin_cancel(&mut self) -> Result<(), EngineError> {
         self.canceling = true;
+        self.progress.ask_full_walk();
         self.set_run_state(RunState::Canceling, Some("canceled by the user"))
             .await?;
         for (task_id, token) in &self.job_tokens {
@@ -265,6 +279,8 @@ impl Driver {
     }
 
     fn remember(&mut self, task: Task) {
+        let previous = self.tasks.get(&task.id).map(|t| t.state);
+        self.progress.record(previous, &task);
         self.by_path.insert(task.path.clone(), task.id);
         self.tasks.insert(task.id, task);
     }

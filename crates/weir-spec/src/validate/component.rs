@@ -55,19 +55,17 @@ pub(super) fn check_definitions(checker: &mut Checker<'_>, path: &str, component
     }
 }
 
-pub(super) fn check_executor(checker: &mut Checker<'_>, label: &str, executor: &ExecutorSpec) {
+/// `users`: the components (and the root) whose `executorLabel` is `label`.
+pub(super) fn check_executor(
+    checker: &mut Checker<'_>,
+    label: &str,
+    executor: &ExecutorSpec,
+    users: &[&ComponentSpec],
+) {
     let path = format!("deploymentSpec.executors.{label}");
-    let users: Vec<(String, &ComponentSpec)> = checker
-        .spec
-        .components
-        .iter()
-        .map(|(name, c)| (format!("components.{name}"), c))
-        .chain(std::iter::once(("root".to_owned(), &checker.spec.root)))
-        .filter(|(_, c)| c.executor_label.as_deref() == Some(label))
-        .collect();
     match executor.kind() {
         ExecutorKind::Container(container) => {
-            for (_, component) in &users {
+            for component in users {
                 check_container(checker, &path, container, component);
             }
             if users.is_empty() {
@@ -75,7 +73,7 @@ pub(super) fn check_executor(checker: &mut Checker<'_>, label: &str, executor: &
             }
         }
         ExecutorKind::Importer(importer) => {
-            for (_, component) in &users {
+            for component in users {
                 check_importer(checker, &path, importer, component);
             }
         }

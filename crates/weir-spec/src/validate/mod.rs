@@ -141,8 +141,18 @@ impl<'a> Checker<'a> {
     }
 
     fn check_executors(&mut self) {
-        for (label, executor) in &self.spec.deployment_spec.executors {
-            component::check_executor(self, label, executor);
+        // The components using each executor, found once (a pipeline has one per task).
+        let spec = self.spec;
+        let mut users: std::collections::HashMap<&str, Vec<&ComponentSpec>> =
+            std::collections::HashMap::new();
+        for component in spec.components.values().chain(std::iter::once(&spec.root)) {
+            if let Some(label) = component.executor_label.as_deref() {
+                users.entry(label).or_default().push(component);
+            }
+        }
+        for (label, executor) in &spec.deployment_spec.executors {
+            let users = users.get(label.as_str()).map_or(&[][..], Vec::as_slice);
+            component::check_executor(self, label, executor, users);
         }
     }
 }
