@@ -178,8 +178,9 @@ pub fn complete_parameters(
 }
 
 /// Rebuilds what a driver needs from a stored run.
-pub(crate) fn context(shared: &Shared, run: Run) -> Result<RunContext, EngineError> {
-    let parsed = weir_spec::parse_value(run.pipeline_spec.clone());
+/// The run's stored spec moves into the context's typed document: a large spec is held once.
+pub(crate) fn context(shared: &Shared, mut run: Run) -> Result<RunContext, EngineError> {
+    let parsed = weir_spec::parse_value(std::mem::take(&mut run.pipeline_spec));
     let document = parsed.document.ok_or_else(|| {
         EngineError::Internal(format!(
             "the stored spec of run {} cannot be read: {:?}",

@@ -60,8 +60,22 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Replaces a run's tags ([`check_tags`] rules; `InvalidArgument` otherwise).
     async fn set_run_tags(&self, id: RunId, tags: &[String]) -> Result<Run>;
     /// Changes a run's state if the state machine allows it, recording it in the history.
-    async fn set_run_state(&self, id: RunId, state: RunState, message: Option<&str>)
-        -> Result<Run>;
+    async fn change_run_state(
+        &self,
+        id: RunId,
+        state: RunState,
+        message: Option<&str>,
+    ) -> Result<()>;
+    /// [`MetadataStore::change_run_state`], then the run as it now is.
+    async fn set_run_state(
+        &self,
+        id: RunId,
+        state: RunState,
+        message: Option<&str>,
+    ) -> Result<Run> {
+        self.change_run_state(id, state, message).await?;
+        self.get_run(id).await
+    }
     async fn run_state_history(&self, id: RunId) -> Result<Vec<StateChange>>;
     /// Deletes a run with its tasks, artifacts records and cache entries.
     async fn delete_run(&self, id: RunId) -> Result<()>;

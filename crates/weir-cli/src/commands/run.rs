@@ -86,8 +86,9 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
             ..Default::default()
         },
     };
-    let run = match engine.submit(request).await {
-        Ok(run) => run,
+    // Only the id and name are kept: the run's spec may be large.
+    let (run_id, run_name) = match engine.submit(request).await {
+        Ok(run) => (run.id, run.display_name),
         Err(error @ (EngineError::InvalidParameter { .. } | EngineError::InvalidSpec(_))) => {
             bail!("{error}; nothing was run")
         }
@@ -95,13 +96,11 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
     };
     if args.output == OutputFormat::Text {
         eprintln!(
-            "run {} ({}) started; data in {}",
-            run.id,
-            run.display_name,
+            "run {run_id} ({run_name}) started; data in {}",
             data_dir.display()
         );
     }
-    execute(&engine, run.id, args.output).await
+    execute(&engine, run_id, args.output).await
 }
 
 /// Drives a run with progress on the terminal, Ctrl-C handling and a final summary.

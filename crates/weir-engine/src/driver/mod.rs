@@ -267,14 +267,11 @@ impl Driver {
         state: RunState,
         message: Option<&str>,
     ) -> Result<(), EngineError> {
-        let run = self
-            .store()
-            .set_run_state(self.ctx.run.id, state, message)
+        let run_id = self.ctx.run.id;
+        self.store()
+            .change_run_state(run_id, state, message)
             .await?;
-        self.shared.emit(EngineEvent::RunChanged {
-            run_id: run.id,
-            state: run.state,
-        });
+        self.shared.emit(EngineEvent::RunChanged { run_id, state });
         Ok(())
     }
 

@@ -174,13 +174,13 @@ impl MetadataStore for SqliteStore {
         runs::set_run_tags(&self.pool, id, tags).await
     }
 
-    async fn set_run_state(
+    async fn change_run_state(
         &self,
         id: RunId,
         state: RunState,
         message: Option<&str>,
-    ) -> Result<Run> {
-        runs::set_run_state(&self.pool, id, state, message).await
+    ) -> Result<()> {
+        runs::change_run_state(&self.pool, id, state, message).await
     }
 
     async fn run_state_history(&self, id: RunId) -> Result<Vec<StateChange>> {

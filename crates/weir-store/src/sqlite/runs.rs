@@ -167,12 +167,12 @@ pub(super) async fn set_run_archived(pool: &SqlitePool, id: RunId, archived: boo
     Ok(())
 }
 
-pub(super) async fn set_run_state(
+pub(super) async fn change_run_state(
     pool: &SqlitePool,
     id: RunId,
     state: RunState,
     message: Option<&str>,
-) -> Result<Run> {
+) -> Result<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let key = id.to_string();
     let current: String = sqlx::query_scalar("SELECT state FROM runs WHERE id = ?")
@@ -219,7 +219,7 @@ pub(super) async fn set_run_state(
         .await?;
     }
     tx.commit().await?;
-    get_run(pool, id).await
+    Ok(())
 }
 
 pub(super) async fn set_run_tags(pool: &SqlitePool, id: RunId, tags: &[String]) -> Result<Run> {
