@@ -148,9 +148,37 @@ fn parse_condition(text: &str) -> Result<Predicate, String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
+    use weir_store::{ListQuery, MetadataStore, SqliteStore};
 
     use super::*;
+
+    proptest! {
+        /// Whatever is typed into the filter, parsing does not panic, and every condition it
+        /// accepts is one the store can answer (names and values are bound, never spliced).
+        #[test]
+        fn typed_conditions_parse_or_are_refused_and_the_store_answers_them(
+            text in "[ -~\\n]{0,60}|(param\\.|metric\\.)?[a-z'\"%_]{1,8} ?(=|!=|<|<=|>|>=|==) ?[-0-9.a-z'\"%]{0,8}",
+        ) {
+            let Ok(conditions) = parse_conditions(&text) else {
+                return Ok(());
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let listed = runtime.block_on(async {
+                let store = SqliteStore::in_memory().await.expect("a store");
+                let query = ListQuery {
+                    predicates: conditions,
+                    ..Default::default()
+                };
+                store.list_runs_page(&query).await
+            });
+            prop_assert!(listed.is_ok(), "{text:?}: {listed:?}");
+        }
+    }
 
     #[test]
     fn conditions_become_store_predicates() {
