@@ -178,9 +178,17 @@ pub fn complete_parameters(
 }
 
 /// Rebuilds what a driver needs from a stored run.
-/// The run's stored spec moves into the context's typed document: a large spec is held once.
+/// The run's stored spec becomes the context's typed document: a large spec is held once.
 pub(crate) fn context(shared: &Shared, mut run: Run) -> Result<RunContext, EngineError> {
-    let parsed = weir_spec::parse_value(std::mem::take(&mut run.pipeline_spec));
+    let stored = std::mem::take(&mut run.pipeline_spec)
+        .to_value()
+        .map_err(|e| {
+            EngineError::Internal(format!(
+                "the stored spec of run {} is not JSON: {e}",
+                run.id
+            ))
+        })?;
+    let parsed = weir_spec::parse_value(stored);
     let document = parsed.document.ok_or_else(|| {
         EngineError::Internal(format!(
             "the stored spec of run {} cannot be read: {:?}",

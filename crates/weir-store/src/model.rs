@@ -83,7 +83,8 @@ pub struct Run {
     pub display_name: String,
     pub description: String,
     pub pipeline_name: String,
-    pub pipeline_spec: Value,
+    /// As the run ran it; kept as stored text until a caller decodes it (a spec can be large).
+    pub pipeline_spec: StoredJson,
     pub runtime_config: RuntimeConfig,
     pub options: RunOptions,
     pub state: RunState,
@@ -362,4 +363,44 @@ pub fn check_tags(tags: &[String]) -> std::result::Result<Vec<String>, String> {
         ));
     }
     Ok(checked)
+}
+
+/// JSON kept as the text it was stored as, decoded only where a caller needs it: a run's spec
+/// is read with every run, and a large spec decoded as a [`Value`] takes about 30 times its
+/// text in memory.
+#[derive(Debug, Clone)]
+pub struct StoredJson(Box<serde_json::value::RawValue>);
+
+impl StoredJson {
+    /// `text` must be valid JSON.
+    pub fn from_text(text: String) -> serde_json::Result<StoredJson> {
+        serde_json::value::RawValue::from_string(text).map(StoredJson)
+    }
+
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The JSON as a value tree.
+    pub fn to_value(&self) -> serde_json::Result<Value> {
+        serde_json::from_str(self.0.get())
+    }
+}
+
+impl Default for StoredJson {
+    fn default() -> Self {
+        StoredJson(serde_json::value::RawValue::NULL.to_owned())
+    }
+}
+
+impl PartialEq for StoredJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Serialize for StoredJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
 }

@@ -68,10 +68,16 @@ fn as_map(value: &Value) -> Option<Map<String, Value>> {
 }
 
 /// The spec a run ran, as the API returns it: bare, or `{pipeline_spec, platform_spec}`.
-fn api_spec(stored: &Value) -> Option<Map<String, Value>> {
-    match stored.get("platform_spec") {
-        Some(platform) if !platform.is_null() => as_map(stored),
-        _ => stored.get("pipeline_spec").and_then(as_map),
+fn api_spec(mut stored: Value) -> Option<Map<String, Value>> {
+    let Value::Object(map) = &mut stored else {
+        return None;
+    };
+    match map.get("platform_spec") {
+        Some(platform) if !platform.is_null() => Some(std::mem::take(map)),
+        _ => match map.remove("pipeline_spec") {
+            Some(Value::Object(spec)) => Some(spec),
+            _ => None,
+        },
     }
 }
 
@@ -145,7 +151,7 @@ pub fn run(
         display_name: Some(r.display_name.clone()),
         storage_state: storage(r.archived),
         description: non_empty(&r.description),
-        pipeline_spec: api_spec(&r.pipeline_spec),
+        pipeline_spec: r.pipeline_spec.to_value().ok().and_then(api_spec),
         pipeline_version_reference: reference,
         runtime_config: Some(dto::RuntimeConfig {
             parameters: r.runtime_config.parameters.clone(),

@@ -196,7 +196,11 @@ async fn source(state: &Shared, params: &Params) -> UiResult<Option<Source>> {
     };
     let id: RunId = super::parse_id("run", id)?;
     let run = state.store.get_run(id).await?;
-    let package = package::from_value(run.pipeline_spec.clone())?;
+    let stored = run
+        .pipeline_spec
+        .to_value()
+        .map_err(|e| UiError::internal(format!("the stored spec of run {id}: {e}")))?;
+    let package = package::from_value(stored)?;
     Ok(Some(Source {
         document: package.document,
         label: format!("a clone of run {}", run.display_name),

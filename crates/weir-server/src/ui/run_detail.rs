@@ -68,9 +68,12 @@ struct LiveFragment {
 
 /// The spec a run ran: stored bare or as `{pipeline_spec, platform_spec}`.
 pub fn spec_of(run: &Run) -> Option<PipelineSpec> {
-    let stored = &run.pipeline_spec;
-    let bare = stored.get("pipeline_spec").unwrap_or(stored);
-    serde_json::from_value(bare.clone()).ok()
+    let mut stored = run.pipeline_spec.to_value().ok()?;
+    let bare = match stored.get_mut("pipeline_spec") {
+        Some(inner) => inner.take(),
+        None => stored,
+    };
+    serde_json::from_value(bare).ok()
 }
 
 pub async fn page(

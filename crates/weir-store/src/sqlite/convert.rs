@@ -25,6 +25,15 @@ pub(super) fn optional_time(millis: Option<i64>) -> Option<DateTime<Utc>> {
     millis.map(time)
 }
 
+/// A JSON column kept as its text (checked to be JSON).
+pub(super) fn stored_json(row: &SqliteRow, column: &'static str) -> Result<crate::StoredJson> {
+    let text: String = row.try_get(column)?;
+    crate::StoredJson::from_text(text).map_err(|e| StoreError::Corrupt {
+        what: column,
+        message: e.to_string(),
+    })
+}
+
 pub(super) fn json<T: DeserializeOwned>(row: &SqliteRow, column: &'static str) -> Result<T> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {

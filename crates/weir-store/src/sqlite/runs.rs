@@ -5,8 +5,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use weir_types::{RunId, RunState};
 
 use super::convert::{
-    append_history, json, now_millis, optional_parsed, optional_time, parsed, storage_state, time,
-    to_json, STORAGE_STATES,
+    append_history, json, now_millis, optional_parsed, optional_time, parsed, storage_state,
+    stored_json, time, to_json, STORAGE_STATES,
 };
 use super::list::{list_page, Field, Resource};
 use super::values;
@@ -273,7 +273,7 @@ fn run(row: &SqliteRow) -> Result<Run> {
         display_name: row.try_get("display_name")?,
         description: row.try_get("description")?,
         pipeline_name: row.try_get("pipeline_name")?,
-        pipeline_spec: json(row, "pipeline_spec")?,
+        pipeline_spec: stored_json(row, "pipeline_spec")?,
         runtime_config: json(row, "runtime_config")?,
         options: json(row, "options")?,
         state: parsed(row, "state")?,
