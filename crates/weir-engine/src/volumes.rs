@@ -9,6 +9,14 @@ use crate::context::{sanitize, RunContext};
 use crate::io::TaskIo;
 use crate::value::text_form;
 
+/// Whether the step is a volume step (`run_volume_step` runs it).
+pub fn is_volume_step(container: &ContainerSpec) -> bool {
+    matches!(
+        container.image.split(':').next().unwrap_or_default(),
+        "argostub/createpvc" | "argostub/deletepvc"
+    )
+}
+
 /// Runs the step when it is a volume step; `None` for every other step.
 pub fn run_volume_step(
     ctx: &RunContext,

@@ -107,6 +107,13 @@ pub trait MetadataStore: Send + Sync + 'static {
         pipeline_name: &str,
     ) -> Result<Option<CacheEntry>>;
     async fn put_cache_entry(&self, entry: &CacheEntry) -> Result<()>;
+    /// The task of the newest cache entry for a fingerprint within a pipeline, read with the
+    /// lookup; `None` when there is no entry or its task no longer exists.
+    async fn find_cached_task(
+        &self,
+        fingerprint: &str,
+        pipeline_name: &str,
+    ) -> Result<Option<Task>>;
 
     /// [`StoreError::Conflict`] when the namespace already has a pipeline with that name.
     async fn create_pipeline(&self, pipeline: &NewPipeline) -> Result<Pipeline>;

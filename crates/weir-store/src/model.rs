@@ -133,6 +133,10 @@ pub struct NewTask {
     pub inputs: Value,
     pub details: Value,
     pub message: Option<String>,
+    /// Outputs known at creation (a task created CACHED); `{}` otherwise.
+    pub outputs: Value,
+    /// The log of a step planned before its row is written.
+    pub log_path: Option<String>,
 }
 
 /// One execution of a run.

@@ -266,6 +266,8 @@ impl Driver {
             inputs: inputs.to_value(),
             details,
             message,
+            outputs: serde_json::json!({}),
+            log_path: None,
         }
     }
 

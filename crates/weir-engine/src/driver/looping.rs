@@ -97,6 +97,8 @@ impl Driver {
             inputs: inputs.to_value(),
             details: serde_json::json!({"component": component}),
             message: None,
+            outputs: serde_json::json!({}),
+            log_path: None,
         };
         Ok(self.create(task).await?.id)
     }

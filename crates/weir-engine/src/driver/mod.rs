@@ -10,6 +10,7 @@ mod dag;
 mod looping;
 mod progress;
 mod start;
+mod step;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -150,6 +151,8 @@ impl Driver {
             inputs,
             details: json!({"component": ROOT_COMPONENT}),
             message: None,
+            outputs: serde_json::json!({}),
+            log_path: None,
         };
         Ok(self.create(task).await?.id)
     }

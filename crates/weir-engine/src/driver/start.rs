@@ -2,17 +2,14 @@
 //! dispatching container steps as jobs.
 
 use serde_json::{json, Value};
-use weir_spec::model::{ExecutorKind, PipelineTaskSpec};
+use weir_spec::model::PipelineTaskSpec;
 use weir_store::{NewArtifact, TaskUpdate};
 use weir_types::{TaskId, TaskKind, TaskState};
 
 use super::Driver;
 use crate::io::{ArtifactRef, TaskIo};
-use crate::job::{run_job, RetryPlan};
-use crate::launch::{plan, LaunchInput, PlatformEnv};
-use crate::platform::{self, NameSources};
 use crate::resolve::{condition_holds, loop_items, resolve_inputs, Scope, Target};
-use crate::{cache, EngineError};
+use crate::EngineError;
 
 impl Driver {
     /// Starts a task whose upstream tasks have ended.
@@ -160,8 +157,7 @@ impl Driver {
                     None,
                 );
                 task.id = id;
-                self.create(task).await?;
-                self.start_step(id, spec).await
+                self.start_new_step(task, spec).await
             }
         }
     }
@@ -234,167 +230,6 @@ impl Driver {
             }
             _ => self.start_step(id, spec).await,
         }
-    }
-
-    /// A container step: a cache hit, a volume step, or a job.
-    async fn start_step(&mut self, id: TaskId, spec: &PipelineTaskSpec) -> Result<(), EngineError> {
-        let ctx = self.ctx.clone();
-        let task = self.tasks[&id].clone();
-        let inputs = TaskIo::from_value(&task.inputs);
-        let component = ctx.spec().component(&spec.component_ref.name);
-        let label = component
-            .and_then(|c| c.executor_label.clone())
-            .unwrap_or_default();
-        let container = match ctx.spec().executor(&label).map(|e| e.kind()) {
-            Some(ExecutorKind::Container(container)) => container,
-            _ => {
-                return self
-                    .fail(
-                        id,
-                        format!("`{}` has no container executor `{label}`", task.name),
-                    )
-                    .await
-            }
-        };
-        let Some(component) = component else {
-            return Ok(());
-        };
-        if let Some(outputs) = crate::volumes::run_volume_step(&ctx, container, &inputs) {
-            return match outputs {
-                Ok(outputs) => {
-                    self.update(
-                        id,
-                        TaskUpdate {
-                            outputs: Some(outputs.to_value()),
-                            ..TaskUpdate::state(TaskState::Succeeded)
-                        },
-                    )
-                    .await?;
-                    Ok(())
-                }
-                Err(message) => self.fail(id, message).await,
-            };
-        }
-        let scratch = ctx.layout.task_scratch(ctx.run.id, id);
-        let setup = {
-            let dag_path = self
-                .tasks
-                .get(&task.parent_id.unwrap_or(id))
-                .map(|p| p.path.clone())
-                .unwrap_or_default();
-            let sibling_output = |producer: &str, key: &str| {
-                let sibling = self
-                    .by_path
-                    .get(&format!("{dag_path}/{producer}"))
-                    .and_then(|i| self.tasks.get(i))?;
-                TaskIo::from_value(&sibling.outputs)
-                    .parameters
-                    .get(key)
-                    .cloned()
-            };
-            let dag_inputs = self
-                .tasks
-                .get(&task.parent_id.unwrap_or(id))
-                .map(|p| TaskIo::from_value(&p.inputs))
-                .unwrap_or_default();
-            let names = NameSources {
-                dag_inputs: &dag_inputs,
-                inputs: &inputs,
-                sibling_output: &sibling_output,
-            };
-            platform::setup(self.shared.store.as_ref(), &ctx, &label, &names, &scratch).await
-        };
-        let setup = match setup {
-            Ok(setup) => setup,
-            Err(message) => return self.fail(id, message).await,
-        };
-        let cache_enabled = spec.cache_enabled() && !ctx.run.options.no_cache;
-        let fingerprint = cache::fingerprint(spec, component, container, &inputs, &setup.pvc_names);
-        if cache_enabled {
-            let pipeline = format!("pipeline/{}", ctx.pipeline_name());
-            if let Some(entry) = self
-                .shared
-                .store
-                .find_cache_entry(&fingerprint, &pipeline)
-                .await?
-            {
-                if let Ok(cached) = self.shared.store.get_task(entry.task_id).await {
-                    let details = json!({"component": spec.component_ref.name, "fingerprint": fingerprint, "image": container.image,
-                        "cached_from": {"run_id": cached.run_id.to_string(), "task_id": cached.id.to_string(), "path": cached.path}});
-                    let message = format!(
-                        "reused the outputs of run {} task {}",
-                        cached.run_id, cached.path
-                    );
-                    let update = TaskUpdate {
-                        outputs: Some(cached.outputs.clone()),
-                        details: Some(details),
-                        ..TaskUpdate::state(TaskState::Cached).with_message(message)
-                    };
-                    self.update(id, update).await?;
-                    return Ok(());
-                }
-            }
-        }
-        let host_path = self.shared.host_path.clone();
-        let launch = LaunchInput {
-            ctx: &ctx,
-            task_key: &task.name,
-            task_id: id,
-            component,
-            container,
-            inputs: &inputs,
-            platform: PlatformEnv {
-                env: setup.env.clone(),
-                timeout: setup.timeout,
-            },
-            host_path: &host_path,
-        };
-        let mut launch_plan = match plan(&launch) {
-            Ok(plan) => plan,
-            Err(message) => return self.fail(id, message).await,
-        };
-        if let Err(message) =
-            crate::exec::attach_platform(&self.shared.executor, &mut launch_plan, &setup)
-        {
-            return self.fail(id, message).await;
-        }
-        let mut details = json!({
-            "component": spec.component_ref.name,
-            "image": container.image,
-            "command": launch_plan.argv,
-            "executor_input": launch_plan.executor_input,
-        });
-        if cache_enabled {
-            details["fingerprint"] = Value::String(fingerprint);
-        }
-        if task.details.get("exit_task").is_some() {
-            details["exit_task"] = Value::Bool(true);
-        }
-        if !setup.recorded.as_object().is_some_and(|o| o.is_empty()) && !setup.recorded.is_null() {
-            details["platform"] = setup.recorded.clone();
-        }
-        if let Some(memory) = launch_plan.limits.memory_bytes {
-            details["memory_limit_bytes"] = json!(memory);
-        }
-        if let Some(cpu) = launch_plan.limits.cpu_cores {
-            details["cpu_limit"] = json!(cpu);
-        }
-        let update = TaskUpdate {
-            details: Some(details),
-            log_path: Some(launch_plan.log_path.display().to_string()),
-            ..Default::default()
-        };
-        self.update(id, update).await?;
-        let token = self.kill.child_token();
-        self.job_tokens.insert(id, token.clone());
-        let retry = RetryPlan::from_policy(spec.retry_policy.as_ref());
-        let env = self.job_env.clone();
-        let attempt = task.attempt;
-        let handle = self
-            .jobs
-            .spawn(async move { (id, run_job(env, launch_plan, retry, attempt, token).await) });
-        self.job_ids.insert(handle.id(), id);
-        Ok(())
     }
 
     /// An importer: records the artifact at the given URI as this task's output.

@@ -66,6 +66,9 @@ impl SqliteStore {
     async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Self> {
         let pool = SqlitePoolOptions::new()
             .max_connections(connections)
+            // The database is a file in this process: a ping before every acquire would only add
+            // a round trip to the connection's worker thread to each store call.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         let mut connection = pool.acquire().await?;
@@ -244,6 +247,14 @@ impl MetadataStore for SqliteStore {
 
     async fn put_cache_entry(&self, entry: &CacheEntry) -> Result<()> {
         tasks::put_cache_entry(&self.pool, entry).await
+    }
+
+    async fn find_cached_task(
+        &self,
+        fingerprint: &str,
+        pipeline_name: &str,
+    ) -> Result<Option<Task>> {
+        tasks::find_cached_task(&self.pool, fingerprint, pipeline_name).await
     }
 
     async fn create_pipeline(&self, pipeline: &NewPipeline) -> Result<Pipeline> {

@@ -5,7 +5,7 @@ use sqlx::{Row, SqlitePool};
 use weir_types::{RunId, TaskId, TaskState};
 
 use super::convert::{
-    append_history, json, millis, now_millis, optional_parsed, optional_time, parsed, time, to_json,
+    json, millis, now_millis, optional_parsed, optional_time, parsed, time, to_json,
 };
 use super::values;
 use crate::{Artifact, CacheEntry, NewArtifact, NewTask, Result, StoreError, Task, TaskUpdate};
@@ -15,12 +15,19 @@ pub(super) async fn create_task(pool: &SqlitePool, task: &NewTask) -> Result<Tas
     let now = now_millis();
     let started = matches!(task.state, TaskState::Running).then_some(now);
     let finished = task.state.is_terminal().then_some(now);
-    let inserted = sqlx::query(
+    let id = task.id.to_string();
+    // One statement list, one round trip to SQLite's thread: the row (returned as written) and
+    // its first history entry, which is only added when the row was (`changes()` is 0 when the
+    // path is taken and the INSERT did nothing).
+    let rows = sqlx::query(
         "INSERT INTO tasks (id, run_id, parent_id, path, name, display_name, kind, iteration_index, state, \
-         inputs, details, error, created_at, started_at, finished_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, path) DO NOTHING",
+         inputs, outputs, details, error, log_path, created_at, started_at, finished_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, path) DO NOTHING RETURNING *; \
+         INSERT INTO task_state_history (task_id, seq, state, at, message) \
+         SELECT ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_state_history WHERE task_id = ?), ?, ?, ? \
+         WHERE changes() = 1",
     )
-    .bind(task.id.to_string())
+    .bind(&id)
     .bind(task.run_id.to_string())
     .bind(task.parent_id.map(|p| p.to_string()))
     .bind(&task.path)
@@ -30,31 +37,33 @@ pub(super) async fn create_task(pool: &SqlitePool, task: &NewTask) -> Result<Tas
     .bind(task.iteration_index)
     .bind(task.state.as_str())
     .bind(to_json(&task.inputs)?)
+    .bind(match &task.outputs {
+        serde_json::Value::Null => "{}".to_owned(),
+        outputs => to_json(outputs)?,
+    })
     .bind(to_json(&task.details)?)
     .bind(task.message.as_deref().filter(|_| task.state == TaskState::Failed))
+    .bind(&task.log_path)
     .bind(now)
     .bind(started)
     .bind(finished)
-    .execute(&mut *tx)
+    .bind(&id)
+    .bind(&id)
+    .bind(task.state.as_str())
+    .bind(now)
+    .bind(task.message.as_deref())
+    // Not `fetch_optional`: it would stop after the first row, before the second statement.
+    .fetch_all(&mut *tx)
     .await?;
-    if inserted.rows_affected() == 0 {
+    let Some(inserted) = rows.first() else {
         return Err(StoreError::Conflict(format!(
             "run {} already has a task at {}",
             task.run_id, task.path
         )));
-    }
-    let id = task.id.to_string();
-    append_history(
-        &mut *tx,
-        "task_state_history",
-        "task_id",
-        &id,
-        task.state.as_str(),
-        task.message.as_deref(),
-    )
-    .await?;
+    };
+    let created = self::task(inserted)?;
     tx.commit().await?;
-    get_task(pool, task.id).await
+    Ok(created)
 }
 
 pub(super) async fn get_task(pool: &SqlitePool, id: TaskId) -> Result<Task> {
@@ -103,12 +112,15 @@ pub(super) async fn update_task(
         .finished_at
         .map(|t| t.map(|t| millis(&t)))
         .or_else(|| state_change.filter(|s| s.is_terminal()).map(|_| Some(now)));
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE tasks SET state = COALESCE(?, state), inputs = COALESCE(?, inputs), outputs = COALESCE(?, outputs), \
          details = COALESCE(?, details), error = CASE WHEN ? THEN ? ELSE error END, \
          attempt = COALESCE(?, attempt), log_path = COALESCE(?, log_path), \
          started_at = CASE WHEN ? THEN ? ELSE started_at END, finished_at = CASE WHEN ? THEN ? ELSE finished_at END \
-         WHERE id = ?",
+         WHERE id = ? RETURNING *; \
+         INSERT INTO task_state_history (task_id, seq, state, at, message) \
+         SELECT ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_state_history WHERE task_id = ?), ?, ?, ? \
+         WHERE ? AND changes() = 1",
     )
     .bind(state_change.map(|s| s.as_str()))
     .bind(update.inputs.as_ref().map(to_json).transpose()?)
@@ -123,21 +135,23 @@ pub(super) async fn update_task(
     .bind(finished.is_some())
     .bind(finished.flatten())
     .bind(&key)
-    .execute(&mut *tx)
+    // The state change's history entry goes in the same round trip to SQLite's thread.
+    .bind(&key)
+    .bind(&key)
+    .bind(state_change.map(|s| s.as_str()))
+    .bind(now)
+    .bind(update.message.as_deref())
+    .bind(state_change.is_some())
+    // Not `fetch_one`: it would stop after the first row, before the second statement.
+    .fetch_all(&mut *tx)
     .await?;
-    if let Some(state) = state_change {
-        append_history(
-            &mut *tx,
-            "task_state_history",
-            "task_id",
-            &key,
-            state.as_str(),
-            update.message.as_deref(),
-        )
-        .await?;
-    }
+    let updated = task(
+        updated
+            .first()
+            .ok_or_else(|| StoreError::not_found("task", id))?,
+    )?;
     tx.commit().await?;
-    get_task(pool, id).await
+    Ok(updated)
 }
 
 pub(super) async fn run_task_histories(
@@ -277,6 +291,22 @@ pub(super) async fn find_cache_entry(
         })
     })
     .transpose()
+}
+
+pub(super) async fn find_cached_task(
+    pool: &SqlitePool,
+    fingerprint: &str,
+    pipeline_name: &str,
+) -> Result<Option<Task>> {
+    let row = sqlx::query(
+        "SELECT t.* FROM (SELECT task_id FROM cache_entries WHERE fingerprint = ? AND pipeline_name = ? \
+         ORDER BY created_at DESC LIMIT 1) e JOIN tasks t ON t.id = e.task_id",
+    )
+    .bind(fingerprint)
+    .bind(pipeline_name)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(task).transpose()
 }
 
 pub(super) async fn put_cache_entry(pool: &SqlitePool, entry: &CacheEntry) -> Result<()> {

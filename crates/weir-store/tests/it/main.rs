@@ -63,6 +63,8 @@ fn new_task(run_id: RunId, path: &str, state: TaskState) -> NewTask {
         inputs: json!({"parameters": {"n": 3}}),
         details: json!({}),
         message: None,
+        outputs: serde_json::json!({}),
+        log_path: None,
     }
 }
 
@@ -208,6 +210,27 @@ async fn tasks_are_unique_per_path_and_follow_the_state_machine(store: &impl Met
         tasks.iter().map(|t| t.path.as_str()).collect::<Vec<_>>(),
         ["root/a", "root/b"]
     );
+    // Created in the state it ends in, with its outputs and log path, in one write.
+    let cached = store
+        .create_task(&NewTask {
+            outputs: json!({"parameters": {"Output": 4}}),
+            log_path: Some("/logs/c.log".into()),
+            message: Some("reused".into()),
+            ..new_task(run.id, "root/c", TaskState::Cached)
+        })
+        .await
+        .expect("created cached");
+    assert_eq!(cached, store.get_task(cached.id).await.expect("read back"));
+    assert_eq!(cached.outputs["parameters"]["Output"], 4);
+    assert_eq!(cached.log_path.as_deref(), Some("/logs/c.log"));
+    assert!(cached.finished_at.is_some() && cached.started_at.is_none());
+    assert_eq!(cached.error, None, "a message is an error only for FAILED");
+    let history = store.task_state_history(cached.id).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0].state.as_str(), history[0].message.as_deref()),
+        ("CACHED", Some("reused"))
+    );
 }
 
 async fn artifacts_and_cache_entries(store: &impl MetadataStore) {
@@ -262,6 +285,20 @@ async fn artifacts_and_cache_entries(store: &impl MetadataStore) {
         .expect("lookup")
         .expect("hit");
     assert_eq!(hit.task_id, task.id, "the newest entry wins");
+    let cached = store
+        .find_cached_task("f1", "pipeline/p")
+        .await
+        .expect("lookup")
+        .expect("hit");
+    assert_eq!(cached, task, "the newest entry's task, as stored");
+    assert_eq!(
+        store
+            .find_cached_task("f1", "pipeline/other")
+            .await
+            .expect("lookup"),
+        None,
+        "scoped by pipeline"
+    );
     assert_eq!(
         store
             .find_cache_entry("f1", "pipeline/other")
@@ -320,6 +357,13 @@ async fn deleting_a_run_removes_everything_it_owns(store: &impl MetadataStore) {
     assert_eq!(
         store
             .find_cache_entry("f", "pipeline/p")
+            .await
+            .expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_cached_task("f", "pipeline/p")
             .await
             .expect("lookup"),
         None
