@@ -69,12 +69,31 @@ impl RunManager {
                 if !run.state.is_terminal() {
                     self.engine
                         .store()
-                        .set_run_state(run_id, RunState::Canceled, Some("terminated"))
+                        .change_run_state(run_id, RunState::Canceled, Some("terminated"))
                         .await?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Deletes a run with its tasks, logs, artifacts and cache entries; a running run is
+    /// terminated first (up to a minute for its steps to stop).
+    pub async fn delete(&self, run_id: RunId) -> Result<(), EngineError> {
+        self.engine.store().get_run(run_id).await?;
+        if self.is_active(run_id) {
+            self.terminate(run_id).await?;
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+            while self.is_active(run_id) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            if self.is_active(run_id) {
+                return Err(EngineError::FailedPrecondition(format!(
+                    "run {run_id} is still stopping; try again"
+                )));
+            }
+        }
+        self.engine.delete_run(run_id).await
     }
 
     /// Retries a FAILED or CANCELED run from its failed steps.

@@ -23,6 +23,25 @@ struct StepTask<'a> {
     exit_task: bool,
 }
 
+impl<'a> StepTask<'a> {
+    /// From a step's row fields (written or about to be).
+    fn new(
+        id: TaskId,
+        name: &'a str,
+        parent_id: Option<TaskId>,
+        inputs: &serde_json::Value,
+        details: &serde_json::Value,
+    ) -> Self {
+        StepTask {
+            id,
+            name,
+            parent_id,
+            inputs: TaskIo::from_value(inputs),
+            exit_task: details.get("exit_task").is_some(),
+        }
+    }
+}
+
 /// What starting a step comes to, decided without writing anything.
 enum Prepared {
     /// The step ends without a process: a cache hit, a finished volume step, or a failure.
@@ -52,13 +71,7 @@ impl Driver {
     ) -> Result<(), EngineError> {
         let task = &self.tasks[&id];
         let name = task.name.clone();
-        let step = StepTask {
-            id,
-            name: &name,
-            parent_id: task.parent_id,
-            inputs: TaskIo::from_value(&task.inputs),
-            exit_task: task.details.get("exit_task").is_some(),
-        };
+        let step = StepTask::new(id, &name, task.parent_id, &task.inputs, &task.details);
         let attempt = task.attempt;
         match self.prepare_step(&step, spec, true).await? {
             Prepared::Ended(update) => {
@@ -89,13 +102,7 @@ impl Driver {
     ) -> Result<(), EngineError> {
         let id = task.id;
         let name = task.name.clone();
-        let step = StepTask {
-            id,
-            name: &name,
-            parent_id: task.parent_id,
-            inputs: TaskIo::from_value(&task.inputs),
-            exit_task: task.details.get("exit_task").is_some(),
-        };
+        let step = StepTask::new(id, &name, task.parent_id, &task.inputs, &task.details);
         match self.prepare_step(&step, spec, false).await? {
             Prepared::Ended(update) => {
                 if let Some(state) = update.state {

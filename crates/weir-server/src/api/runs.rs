@@ -172,20 +172,7 @@ pub async fn get(State(state): State<Shared>, Path(id): Path<String>) -> ApiResu
 /// terminated first.
 pub async fn delete(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id: RunId = parse_id("run", &id)?;
-    state.store.get_run(id).await?;
-    if state.runs.is_active(id) {
-        state.runs.terminate(id).await?;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        while state.runs.is_active(id) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        if state.runs.is_active(id) {
-            return Err(ApiError::precondition(format!(
-                "run {id} is still stopping; try again"
-            )));
-        }
-    }
-    state.engine.delete_run(id).await?;
+    state.runs.delete(id).await?;
     Ok(empty())
 }
 

@@ -81,10 +81,7 @@ pub async fn page(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> UiResult {
-    let id: RunId = super::parse_id("run", &id)?;
-    let params = Params::from_query(query);
-    let run = state.store.get_run(id).await?;
-    let tasks = state.store.list_tasks(id).await?;
+    let (run, tasks, params) = load(&state, &id, query).await?;
     let selected = selected_task(&params, &tasks);
     let panel = match selected {
         Some(task) => Some(task_panel::build(&state, &run, task).await?),
@@ -102,15 +99,24 @@ pub async fn live_fragment(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> UiResult {
-    let id: RunId = super::parse_id("run", &id)?;
-    let params = Params::from_query(query);
-    let run = state.store.get_run(id).await?;
-    let tasks = state.store.list_tasks(id).await?;
+    let (run, tasks, params) = load(&state, &id, query).await?;
     let selected = selected_task(&params, &tasks);
     render(&LiveFragment {
         live: live_view(&state, &run, &tasks, selected),
         panel: None,
     })
+}
+
+/// The run in the path with its tasks, and the query's parameters.
+async fn load(
+    state: &Shared,
+    id: &str,
+    query: Option<String>,
+) -> UiResult<(Run, Vec<Task>, Params)> {
+    let id: RunId = super::parse_id("run", id)?;
+    let run = state.store.get_run(id).await?;
+    let tasks = state.store.list_tasks(id).await?;
+    Ok((run, tasks, Params::from_query(query)))
 }
 
 fn selected_task<'a>(params: &Params, tasks: &'a [Task]) -> Option<&'a Task> {
@@ -241,27 +247,8 @@ pub async fn apply(state: &Shared, id: RunId, action: &str) -> UiResult<()> {
             }
             state.runs.retry(id).await?
         }
-        "delete" => delete(state, id).await?,
+        "delete" => state.runs.delete(id).await?,
         other => return Err(UiError::not_found(format!("runs have no action `{other}`"))),
     }
-    Ok(())
-}
-
-/// Deletes a run with its files; a running run is terminated first, as the API does.
-async fn delete(state: &Shared, id: RunId) -> UiResult<()> {
-    state.store.get_run(id).await?;
-    if state.runs.is_active(id) {
-        state.runs.terminate(id).await?;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        while state.runs.is_active(id) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        if state.runs.is_active(id) {
-            return Err(UiError::bad_request(format!(
-                "run {id} is still stopping; try again"
-            )));
-        }
-    }
-    state.engine.delete_run(id).await?;
     Ok(())
 }
