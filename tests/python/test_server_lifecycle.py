@@ -153,7 +153,9 @@ def test_packages_by_upload_and_url_and_export(client, server, tmp_path):
 
 
 def test_deleting_a_run_removes_its_files(client, server):
-    run = client.create_run_from_pipeline_package(str(ADD), arguments={"a": 1, "b": 2}, run_name="to-delete")
+    # Without the cache: a cached step writes no log, and earlier tests may have run the same step.
+    run = client.create_run_from_pipeline_package(str(ADD), arguments={"a": 1, "b": 2}, run_name="to-delete",
+                                                  enable_caching=False)
     assert client.wait_for_run_completion(run.run_id, timeout=300, sleep_duration=1).state == "SUCCEEDED"
     logs = server.data_dir / "logs" / run.run_id
     artifacts = server.data_dir / "artifacts" / "add-numbers" / run.run_id
