@@ -49,6 +49,7 @@ pub async fn open_engine(
         config.max_parallel = max.max(1);
     }
     config.executor = crate::executor::config()?;
+    config.warm_python = crate::executor::warm_python();
     let engine = Engine::new(store, Layout::new(data_dir), config);
     if let Some(host) = engine.check_executor().await.map_err(anyhow::Error::msg)? {
         tracing::info!(%host, "steps run in containers");

@@ -51,6 +51,10 @@ pub struct ExecutorArgs {
         default_value = "none"
     )]
     pub container_network: String,
+    /// Start each KFP lightweight Python step as a fresh `python3` instead of forking it from a
+    /// warm interpreter that has imported the KFP executor once (process executor only).
+    #[arg(long, global = true, env = "WEIR_NO_WARM_PYTHON")]
+    pub no_warm_python: bool,
 }
 
 static EXECUTOR: OnceLock<ExecutorArgs> = OnceLock::new();
@@ -58,6 +62,11 @@ static EXECUTOR: OnceLock<ExecutorArgs> = OnceLock::new();
 /// Records the flags of this invocation for [`config`]; called once by `main`.
 pub fn configure(args: ExecutorArgs) {
     let _ = EXECUTOR.set(args);
+}
+
+/// Whether Python steps may start from a warm interpreter (no `--no-warm-python`).
+pub fn warm_python() -> bool {
+    !EXECUTOR.get().is_some_and(|args| args.no_warm_python)
 }
 
 /// The engine's executor configuration from the flags.

@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use weir_executors::{
     run_container, run_process, Bind, ContainerEngine, ContainerTask, ImageMap, NetworkMode,
-    PreparedEnv, ProcessOutcome, ProcessSpec, PullPolicy, Termination,
+    PreparedEnv, ProcessOutcome, ProcessSpec, PullPolicy, Termination, WarmPythons,
 };
 use weir_store::MetadataStore;
 use weir_types::RunId;
@@ -53,7 +53,8 @@ pub struct ContainerOptions {
 }
 
 pub(crate) enum Executor {
-    Process,
+    /// Host processes; KFP lightweight Python steps in a warm interpreter when there is one.
+    Process(Option<WarmPythons>),
     Container(Box<ContainerExecutor>),
 }
 
@@ -71,9 +72,11 @@ pub(crate) struct PythonForContainer {
 }
 
 impl Executor {
-    pub(crate) fn new(config: &ExecutorConfig, layout: &Layout) -> Executor {
+    pub(crate) fn new(config: &ExecutorConfig, layout: &Layout, warm_python: bool) -> Executor {
         match config {
-            ExecutorConfig::Process => Executor::Process,
+            ExecutorConfig::Process => Executor::Process(
+                warm_python.then(|| WarmPythons::new(layout.python_envs().join("warm"))),
+            ),
             ExecutorConfig::Container(options) => {
                 Executor::Container(Box::new(ContainerExecutor {
                     options: options.clone(),
@@ -122,7 +125,7 @@ pub(crate) fn attach_platform(
     setup: &PlatformSetup,
 ) -> Result<(), String> {
     match executor {
-        Executor::Process => {
+        Executor::Process(_) => {
             plan.argv = wrap_with_mounts(std::mem::take(&mut plan.argv), &setup.mounts)?;
         }
         Executor::Container(_) => {
@@ -151,7 +154,14 @@ pub(crate) async fn run_step(
     cancel: &CancellationToken,
 ) -> ProcessOutcome {
     match executor {
-        Executor::Process => run_process(spec, cancel).await,
+        Executor::Process(warm) => {
+            if let Some(warm) = warm {
+                if let Some(outcome) = warm.run(spec, cancel).await {
+                    return outcome;
+                }
+            }
+            run_process(spec, cancel).await
+        }
         Executor::Container(container) => container.run(plan, spec, python, cancel).await,
     }
 }

@@ -121,6 +121,9 @@ pub struct EngineConfig {
     pub kill_grace: Duration,
     /// Host processes (the default) or containers.
     pub executor: ExecutorConfig,
+    /// Start KFP lightweight Python steps from a warm interpreter (`weir_executors::warm`)
+    /// under the process executor, instead of a fresh `python3` per step.
+    pub warm_python: bool,
 }
 
 impl Default for EngineConfig {
@@ -132,6 +135,7 @@ impl Default for EngineConfig {
             max_parallel: cores,
             kill_grace: Duration::from_secs(10),
             executor: ExecutorConfig::default(),
+            warm_python: true,
         }
     }
 }
@@ -174,7 +178,11 @@ impl Engine {
                 kill_grace: config.kill_grace,
                 host_path,
                 events,
-                executor: Arc::new(exec::Executor::new(&config.executor, &layout)),
+                executor: Arc::new(exec::Executor::new(
+                    &config.executor,
+                    &layout,
+                    config.warm_python,
+                )),
             }),
         }
     }

@@ -12,6 +12,7 @@
 pub mod container;
 pub mod process;
 pub mod pyenv;
+pub mod warm;
 
 pub use container::{
     run_container, Bind, ContainerEngine, ContainerError, ContainerTask, ImageMap, ImageMapError,
@@ -21,3 +22,4 @@ pub use process::{
     run_process, stop_leftover_group, ProcessOutcome, ProcessSpec, ResourceLimits, Termination,
 };
 pub use pyenv::{PipInstall, PreparedEnv, PyEnvError, PythonEnvs, Requirements};
+pub use warm::WarmPythons;

@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// Bytes of the most recent output kept in memory for the tail that [`pump`] returns.
-const TAIL_BYTES: usize = 16 * 1024;
+pub(crate) const TAIL_BYTES: usize = 16 * 1024;
 /// Lines of output that the tail keeps, for error messages.
 pub(crate) const TAIL_LINES: usize = 40;
 const READ_CHUNK_BYTES: usize = 8 * 1024;

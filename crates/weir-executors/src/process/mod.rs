@@ -12,7 +12,7 @@
 //! the local executor does not manage.
 
 pub(crate) mod logs;
-mod program;
+pub(crate) mod program;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt as _;
@@ -308,7 +308,11 @@ async fn drain_logs(log_pump: tokio::task::JoinHandle<String>) -> String {
     }
 }
 
-fn classify_exit(status: ExitStatus, memory_limit_enforced: bool, log_tail: &str) -> Termination {
+pub(crate) fn classify_exit(
+    status: ExitStatus,
+    memory_limit_enforced: bool,
+    log_tail: &str,
+) -> Termination {
     if status.success() {
         return Termination::Exited { code: 0 };
     }
