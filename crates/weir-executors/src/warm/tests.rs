@@ -265,3 +265,91 @@ fn interpreter_shaping_variables() {
     assert!(!shapes_the_interpreter("KFP_POD_NAME"));
     assert!(!shapes_the_interpreter("TMPDIR"));
 }
+
+/// Whether a process with this pid is alive (zombies count as gone).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+async fn pid_written_to(path: &std::path::Path) -> i32 {
+    for _ in 0..200 {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            return pid;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the step never wrote {}", path.display());
+}
+
+#[tokio::test]
+async fn a_dropped_step_and_a_dropped_server_leave_no_process() {
+    let fixture = fixture();
+    let warm = std::sync::Arc::new(fixture.warm());
+    let sleeper = "import os, time\ndef main():\n    open('pid', 'w').write(str(os.getpid()))\n    time.sleep(60)\n";
+
+    // The future of a running step is dropped (its job aborted): the step is killed.
+    let dropped = fixture.spec("dropped", sleeper, &[]);
+    let pid_file = dropped.cwd.join("pid");
+    let running = tokio::spawn({
+        let warm = warm.clone();
+        async move { warm.run(&dropped, &CancellationToken::new()).await }
+    });
+    let pid = pid_written_to(&pid_file).await;
+    assert!(alive(pid));
+    running.abort();
+    let _ = running.await;
+    for _ in 0..200 {
+        if !alive(pid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(!alive(pid), "the dropped step {pid} still runs");
+
+    // The server's owner goes away (as when Weir is killed): its stdin closes, and it stops
+    // the steps it started, though nobody asked it to.
+    let orphaned = fixture.spec("orphaned", sleeper, &[]);
+    let program = kfp_program(&orphaned.argv).expect("a KFP command");
+    let interpreter = fixture.interpreter_dir.join("python3");
+    let log = std::fs::File::create(fixture.root.join("server.log")).expect("log");
+    let server = server::Server::start(
+        &interpreter,
+        program.module,
+        &orphaned.env,
+        &fixture.root,
+        log,
+    )
+    .await
+    .expect("server starts");
+    let (id, mut events) = server.register();
+    let request = serde_json::json!({
+        "id": id, "op": "run", "argv": program.args, "env": orphaned.env, "cwd": orphaned.cwd,
+        "log": orphaned.log_path, "program": program.source, "memory": null,
+    });
+    server.send(&request).await.expect("request sent");
+    assert!(matches!(
+        events.recv().await,
+        Some(server::Event::Started { .. })
+    ));
+    let pid = pid_written_to(&orphaned.cwd.join("pid")).await;
+    drop(server);
+    for _ in 0..400 {
+        if !alive(pid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(!alive(pid), "the orphaned step {pid} still runs");
+}
