@@ -228,12 +228,14 @@ async fn supervise(
     });
     if let Err(message) = server.send(&request).await {
         guard.armed = false;
+        server.forget(id);
         return spawn_failed(message);
     }
     let pid = match events.recv().await {
         Some(Event::Started { pid }) => pid,
         Some(Event::Failed { message }) => {
             guard.armed = false;
+            server.forget(id);
             return spawn_failed(format!(
                 "the warm interpreter could not start the step: {message}"
             ));

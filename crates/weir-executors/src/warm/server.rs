@@ -155,7 +155,9 @@ async fn route_events(
         let Ok(mut waiters) = waiters.lock() else {
             break;
         };
-        let finished = !matches!(event, Event::Started { .. });
+        // A failed signal request must not end the wait for the step's exit; a failed start is
+        // forgotten by its waiter.
+        let finished = matches!(event, Event::Exited { .. });
         if let Some(waiter) = waiters.get(&id) {
             let _ = waiter.send(event);
         }
