@@ -340,7 +340,8 @@ mod tests;
 
 /// Stops a process group recorded in `pid_file` by an earlier Weir that crashed, if it is
 /// still alive and still the one that was recorded: its leader's environment must hold
-/// `marker` (`NAME=value`, e.g. the task id), so a recycled pid is never signalled. SIGTERM, up
+/// `marker` (`NAME=value`, e.g. the task id), or its working directory be the pid file's
+/// folder, so a recycled pid is never signalled. SIGTERM, up
 /// to `grace` to exit, then SIGKILL. Returns whether a group was stopped.
 pub async fn stop_leftover_group(
     pid_file: &std::path::Path,
@@ -353,13 +354,24 @@ pub async fn stop_leftover_group(
     else {
         return false;
     };
-    let is_ours = std::fs::read(format!("/proc/{pid}/environ"))
+    let has_marker = std::fs::read(format!("/proc/{pid}/environ"))
         .map(|environ| {
             environ
                 .split(|b| *b == 0)
                 .any(|entry| entry == marker.as_bytes())
         })
         .unwrap_or(false);
+    // A step forked from a warm interpreter keeps the interpreter's initial environment in
+    // /proc; it is known by its working directory instead, the folder of the pid file (the
+    // step's own scratch folder, unique to the task).
+    let in_its_folder = || {
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+        let folder = pid_file
+            .parent()
+            .and_then(|f| std::fs::canonicalize(f).ok());
+        cwd.is_some() && cwd == folder
+    };
+    let is_ours = has_marker || in_its_folder();
     if !is_ours {
         return false;
     }

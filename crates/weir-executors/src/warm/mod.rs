@@ -245,6 +245,11 @@ async fn supervise(
             return spawn_failed("the warm interpreter exited".to_owned());
         }
     };
+    if let Some(pid_file) = &spec.pid_file {
+        if let Err(error) = std::fs::write(pid_file, pid.to_string()) {
+            tracing::warn!(path = %pid_file.display(), %error, "cannot record the process group");
+        }
+    }
     let ended = wait_or_stop(server, id, &mut events, spec, cancel).await;
     guard.armed = false;
     let log_tail = read_tail(&spec.log_path, log_start);

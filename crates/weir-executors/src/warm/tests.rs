@@ -353,3 +353,37 @@ async fn a_dropped_step_and_a_dropped_server_leave_no_process() {
     }
     assert!(!alive(pid), "the orphaned step {pid} still runs");
 }
+
+#[tokio::test]
+async fn a_leftover_warm_step_is_found_by_its_folder_and_stopped() {
+    let fixture = fixture();
+    let warm = std::sync::Arc::new(fixture.warm());
+    let sleeper = "import os, time\ndef main():\n    open('pid', 'w').write(str(os.getpid()))\n    time.sleep(60)\n";
+    let mut step = fixture.spec("leftover", sleeper, &[]);
+    let pid_file = step.cwd.join("weir.pid");
+    step.pid_file = Some(pid_file.clone());
+    let own_pid = step.cwd.join("pid");
+    let running = tokio::spawn({
+        let warm = warm.clone();
+        async move { warm.run(&step, &CancellationToken::new()).await }
+    });
+    let pid = pid_written_to(&own_pid).await;
+    assert_eq!(
+        pid_written_to(&pid_file).await,
+        pid,
+        "the step's group is recorded"
+    );
+
+    // Another process's pid in the file (here: this test's own) is never signalled.
+    let stranger = fixture.root.join("stranger/weir.pid");
+    std::fs::create_dir_all(stranger.parent().expect("folder")).expect("folder");
+    std::fs::write(&stranger, std::process::id().to_string()).expect("pid file");
+    let grace = Duration::from_secs(2);
+    assert!(!crate::process::stop_leftover_group(&stranger, "WEIR_TASK_ID=x", grace).await);
+
+    // The step's environ in /proc is the server's, so only its folder identifies it.
+    assert!(crate::process::stop_leftover_group(&pid_file, "WEIR_TASK_ID=x", grace).await);
+    let outcome = running.await.expect("joined").expect("ran warm");
+    assert_eq!(outcome.termination, Termination::Signaled { signal: 15 });
+    assert!(!alive(pid));
+}
