@@ -220,8 +220,14 @@ async fn run_attempts(
 }
 
 /// Fresh output folders for an attempt: nothing from an interrupted or failed attempt remains.
+/// Only the folders the step can reach are made (`LaunchPlan::folders`).
 fn prepare_dirs(plan: &LaunchPlan) -> std::io::Result<()> {
-    for dir in [&plan.task_root, &plan.scratch.join("outputs")] {
+    let outputs = plan.scratch.join("outputs");
+    let fresh = [
+        (plan.folders.task_root, &plan.task_root),
+        (plan.folders.outputs, &outputs),
+    ];
+    for (_, dir) in fresh.iter().filter(|(made, _)| *made) {
         if dir.exists() {
             make_writable(dir);
             std::fs::remove_dir_all(dir)?;

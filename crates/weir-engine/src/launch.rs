@@ -59,6 +59,28 @@ pub struct LaunchPlan {
     pub mounts: Vec<crate::platform::Mount>,
     /// The platform's `imagePullPolicy` for the container executor.
     pub pull_policy: weir_executors::PullPolicy,
+    /// Which of the step's folders are made before it runs.
+    pub folders: Folders,
+}
+
+/// Which of a step's own folders are made before it runs (each is an inode the kernel allocates
+/// per step): the scratch folder and its `tmp/` (working directory and TMPDIR) always; the
+/// task's artifact folder and `outputs/` only when the step can reach them: it has outputs of
+/// that kind, or its command or environment names the folder (the ExecutorInput names the
+/// executor output file), or it runs in a container, which gets both mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Folders {
+    /// `task_root`: output artifacts and the executor output file.
+    pub task_root: bool,
+    /// `outputs/` in the scratch folder: output parameter files.
+    pub outputs: bool,
+}
+
+impl Folders {
+    pub const ALL: Folders = Folders {
+        task_root: true,
+        outputs: true,
+    };
 }
 
 /// The pieces of a launch the caller computes from the platform configuration.
@@ -153,7 +175,16 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
     {
         argv = skip_satisfied_install_preamble(argv);
     }
+    let names = |path: &std::path::Path| {
+        let text = path.display().to_string();
+        argv.iter().chain(env.values()).any(|a| a.contains(&text))
+    };
+    let folders = Folders {
+        task_root: !output_artifacts.is_empty() || names(&task_root),
+        outputs: !output_parameters.is_empty() || names(&scratch.join("outputs")),
+    };
     Ok(LaunchPlan {
+        folders,
         task_id: input.task_id,
         argv,
         env,

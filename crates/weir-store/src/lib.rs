@@ -82,6 +82,10 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Creates an execution; [`StoreError::Conflict`] when the run already has one at that path.
     async fn create_task(&self, task: &NewTask) -> Result<Task>;
+    /// Creates executions in one transaction, each at its time as [`NewTask::created`]
+    /// describes, with its first history entry; [`StoreError::Conflict`], and none created,
+    /// when the run already has one at one of the paths.
+    async fn create_tasks(&self, tasks: &[(NewTask, DateTime<Utc>)]) -> Result<()>;
     async fn get_task(&self, id: TaskId) -> Result<Task>;
     /// Every execution of a run, in creation order.
     async fn list_tasks(&self, run_id: RunId) -> Result<Vec<Task>>;

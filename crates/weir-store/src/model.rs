@@ -139,6 +139,40 @@ pub struct NewTask {
     pub log_path: Option<String>,
 }
 
+impl NewTask {
+    /// The row [`MetadataStore::create_tasks`](crate::MetadataStore::create_tasks) writes for
+    /// this task created at `at` (stored to the millisecond), as it reads back.
+    pub fn created(&self, at: DateTime<Utc>) -> Task {
+        let at = DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
+        Task {
+            id: self.id,
+            run_id: self.run_id,
+            parent_id: self.parent_id,
+            path: self.path.clone(),
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            kind: self.kind,
+            iteration_index: self.iteration_index,
+            state: self.state,
+            inputs: self.inputs.clone(),
+            outputs: match &self.outputs {
+                Value::Null => Value::Object(Default::default()),
+                outputs => outputs.clone(),
+            },
+            details: self.details.clone(),
+            error: self
+                .message
+                .clone()
+                .filter(|_| self.state == TaskState::Failed),
+            attempt: 0,
+            log_path: self.log_path.clone(),
+            created_at: at,
+            started_at: (self.state == TaskState::Running).then_some(at),
+            finished_at: self.state.is_terminal().then_some(at),
+        }
+    }
+}
+
 /// One execution of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Task {
@@ -178,6 +212,16 @@ pub struct TaskUpdate {
     /// `Some(None)` clears it (a task going back to PENDING).
     pub started_at: Option<Option<DateTime<Utc>>>,
     pub finished_at: Option<Option<DateTime<Utc>>>,
+    /// A cache entry for this task, recorded in the same transaction when the update applies
+    /// (a step's SUCCEEDED); its `task_id` and `run_id` are the task's.
+    pub cache_entry: Option<CacheKey>,
+}
+
+/// Where a cache entry is found: a fingerprint within a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey {
+    pub fingerprint: String,
+    pub pipeline_name: String,
 }
 
 impl TaskUpdate {

@@ -15,10 +15,11 @@ mod step;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use weir_store::{MetadataStore, NewTask, Run, Task, TaskUpdate};
+use weir_store::{CacheKey, MetadataStore, NewTask, Run, Task, TaskUpdate};
 use weir_types::{RunState, TaskId, TaskKind, TaskState};
 
 use crate::context::{RunContext, ROOT_COMPONENT};
@@ -51,7 +52,12 @@ pub(crate) struct Driver {
     iteration_inputs: HashMap<TaskId, Arc<TaskIo>>,
     /// What changed since the last walk (see `progress.rs`).
     progress: Progress,
+    /// Executions created in the state they end in, known here but not written yet (`create`).
+    unwritten: Vec<(NewTask, DateTime<Utc>)>,
 }
+
+/// Executions created ended are written in batches of at most this many.
+const BATCH: usize = 256;
 
 impl Driver {
     pub(crate) fn new(shared: Arc<Shared>, ctx: RunContext, control: crate::RunControl) -> Self {
@@ -84,6 +90,7 @@ impl Driver {
             downstream_cache: HashMap::new(),
             iteration_inputs: HashMap::new(),
             progress: Progress::new(),
+            unwritten: Vec::new(),
         }
     }
 
@@ -108,6 +115,7 @@ impl Driver {
             if !self.draining {
                 self.reconcile_changes(root_id).await?;
             }
+            self.flush().await?;
             if self.tasks[&root_id].state.is_terminal() {
                 break;
             }
@@ -158,6 +166,7 @@ impl Driver {
     }
 
     async fn begin_cancel(&mut self) -> Result<(), EngineError> {
+        self.flush().await?;
         self.canceling = true;
         self.progress.ask_full_walk();
         self.set_run_state(RunState::Canceling, Some("canceled by the user"))
@@ -201,8 +210,10 @@ impl Driver {
         };
         self.job_tokens.remove(&task_id);
         let update = match outcome {
+            // The step's cache entry goes with its SUCCEEDED, in the same transaction.
             JobOutcome::Succeeded { outputs } => TaskUpdate {
                 outputs: Some(outputs.to_value()),
+                cache_entry: self.cache_key(task_id),
                 ..TaskUpdate::state(TaskState::Succeeded)
             },
             JobOutcome::Failed { error } => TaskUpdate {
@@ -216,30 +227,23 @@ impl Driver {
             },
             JobOutcome::Canceled => TaskUpdate::state(TaskState::Canceled).with_message("canceled"),
         };
-        let task = self.update(task_id, update).await?;
-        if task.state == TaskState::Succeeded {
-            self.record_cache(task_id).await?;
-        }
+        self.update(task_id, update).await?;
         Ok(())
     }
 
-    async fn record_cache(&mut self, task_id: TaskId) -> Result<(), EngineError> {
-        let task = &self.tasks[&task_id];
-        let Some(fingerprint) = task.details.get("fingerprint").and_then(|f| f.as_str()) else {
-            return Ok(());
-        };
-        let entry = weir_store::CacheEntry {
+    /// Where a step's outputs are cached: the fingerprint it was planned with (none when its
+    /// cache is off), within this pipeline.
+    fn cache_key(&self, task_id: TaskId) -> Option<CacheKey> {
+        let task = self.tasks.get(&task_id)?;
+        let fingerprint = task.details.get("fingerprint")?.as_str()?;
+        Some(CacheKey {
             fingerprint: fingerprint.to_owned(),
             pipeline_name: format!("pipeline/{}", self.ctx.pipeline_name()),
-            task_id,
-            run_id: self.ctx.run.id,
-            created_at: chrono::Utc::now(),
-        };
-        self.store().put_cache_entry(&entry).await?;
-        Ok(())
+        })
     }
 
-    async fn finish_run(self, root_id: TaskId) -> Result<Run, EngineError> {
+    async fn finish_run(mut self, root_id: TaskId) -> Result<Run, EngineError> {
+        self.flush().await?;
         let root = &self.tasks[&root_id];
         let (state, message) = match root.state {
             TaskState::Succeeded | TaskState::Cached | TaskState::Skipped => {
@@ -266,10 +270,11 @@ impl Driver {
     }
 
     async fn set_run_state(
-        &self,
+        &mut self,
         state: RunState,
         message: Option<&str>,
     ) -> Result<(), EngineError> {
+        self.flush().await?;
         let run_id = self.ctx.run.id;
         self.store()
             .change_run_state(run_id, state, message)
@@ -285,17 +290,47 @@ impl Driver {
         self.tasks.insert(task.id, task);
     }
 
-    /// Creates an execution in the store, then in memory.
+    /// Creates an execution in the store, then in memory. One created in the state it ends in
+    /// (CACHED, SKIPPED, FAILED...) starts nothing and changes nothing outside the store, so it
+    /// is kept here and written with the others of the same walk in one transaction (`flush`),
+    /// before any other write and before anything acts on the run: a crash loses only decisions
+    /// that the resumed walk makes again, the same way.
     async fn create(&mut self, task: NewTask) -> Result<&Task, EngineError> {
+        let id = task.id;
+        if task.state.is_terminal() && task.parent_id.is_some() {
+            let at = Utc::now();
+            self.remember(task.created(at));
+            self.unwritten.push((task, at));
+            if self.unwritten.len() >= BATCH {
+                self.flush().await?;
+            }
+            return Ok(&self.tasks[&id]);
+        }
+        self.flush().await?;
         let created = self.store().create_task(&task).await?;
         self.emit_task(&created);
-        let id = created.id;
         self.remember(created);
         Ok(&self.tasks[&id])
     }
 
+    /// Writes the executions `create` kept, in one transaction, then tells about them.
+    async fn flush(&mut self) -> Result<(), EngineError> {
+        if self.unwritten.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.unwritten);
+        self.store().create_tasks(&batch).await?;
+        for (task, _) in &batch {
+            if let Some(task) = self.tasks.get(&task.id) {
+                self.emit_task(task);
+            }
+        }
+        Ok(())
+    }
+
     /// Updates an execution in the store, then in memory.
     async fn update(&mut self, id: TaskId, update: TaskUpdate) -> Result<Task, EngineError> {
+        self.flush().await?;
         let previous = self.tasks.get(&id).map(|t| t.state);
         let updated = self.store().update_task(id, &update).await?;
         if previous != Some(updated.state) {

@@ -45,7 +45,7 @@ impl<'a> StepTask<'a> {
 /// What starting a step comes to, decided without writing anything.
 enum Prepared {
     /// The step ends without a process: a cache hit, a finished volume step, or a failure.
-    Ended(TaskUpdate),
+    Ended(Box<TaskUpdate>),
     /// A volume step whose row is not written yet: it acts on a volume, so it waits for its row.
     Volume,
     /// A process to launch, with the details recorded before it starts.
@@ -56,10 +56,10 @@ enum Prepared {
 }
 
 fn failed(message: String) -> Prepared {
-    Prepared::Ended(TaskUpdate {
+    Prepared::Ended(Box::new(TaskUpdate {
         error: Some(Some(message.clone())),
         ..TaskUpdate::state(TaskState::Failed).with_message(message)
-    })
+    }))
 }
 
 impl Driver {
@@ -75,7 +75,7 @@ impl Driver {
         let attempt = task.attempt;
         match self.prepare_step(&step, spec, true).await? {
             Prepared::Ended(update) => {
-                self.update(id, update).await?;
+                self.update(id, *update).await?;
                 Ok(())
             }
             // Only for rows not written yet (see `prepare_step`).
@@ -179,10 +179,10 @@ impl Driver {
             }
             return Ok(
                 match crate::volumes::run_volume_step(&ctx, container, inputs) {
-                    Some(Ok(outputs)) => Prepared::Ended(TaskUpdate {
+                    Some(Ok(outputs)) => Prepared::Ended(Box::new(TaskUpdate {
                         outputs: Some(outputs.to_value()),
                         ..TaskUpdate::state(TaskState::Succeeded)
-                    }),
+                    })),
                     Some(Err(message)) => failed(message),
                     None => failed("internal error: not a volume step".to_owned()),
                 },
@@ -238,11 +238,11 @@ impl Driver {
                     "reused the outputs of run {} task {}",
                     cached.run_id, cached.path
                 );
-                return Ok(Prepared::Ended(TaskUpdate {
+                return Ok(Prepared::Ended(Box::new(TaskUpdate {
                     outputs: Some(cached.outputs),
                     details: Some(details),
                     ..TaskUpdate::state(TaskState::Cached).with_message(message)
-                }));
+                })));
             }
         }
         let host_path = self.shared.host_path.clone();
@@ -267,6 +267,10 @@ impl Driver {
             crate::exec::attach_platform(&self.shared.executor, &mut launch_plan, &setup)
         {
             return Ok(failed(message));
+        }
+        if matches!(*self.shared.executor, crate::exec::Executor::Container(_)) {
+            // The container executor mounts them all.
+            launch_plan.folders = crate::launch::Folders::ALL;
         }
         let mut details = json!({
             "component": spec.component_ref.name,

@@ -2,16 +2,20 @@
 
 mod convert;
 mod experiments;
+mod hot;
 mod list;
 mod pipelines;
 mod recurring;
 mod runs;
 mod secrets;
+mod task_writes;
 mod tasks;
 mod values;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,6 +42,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Tasks and cache entries, the per-step path (`hot.rs`).
+    hot: Arc<hot::Hot>,
 }
 
 impl SqliteStore {
@@ -53,28 +59,55 @@ impl SqliteStore {
             // over run indexes of several MiB, which then stay in memory between requests.
             .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(options, 4).await
+        let pool = Self::connect(&options, SqlitePoolOptions::new().max_connections(4)).await?;
+        let hot = hot::Hot::own(&options).await?;
+        Ok(SqliteStore {
+            pool,
+            hot: Arc::new(hot),
+        })
     }
 
     /// A private in-memory database, for tests.
     pub async fn in_memory() -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
         // One connection: every connection to `:memory:` would be a different database.
-        Self::connect(options, 1).await
+        let unsure = Arc::new(AtomicBool::new(false));
+        let mark = unsure.clone();
+        let pool_options =
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .before_acquire(move |conn, _| {
+                    let mark = mark.clone();
+                    Box::pin(async move {
+                        hot::rollback_if_unsure(conn, &mark).await;
+                        Ok(true)
+                    })
+                });
+        let pool = Self::connect(&options, pool_options).await?;
+        let hot = hot::Hot::Shared {
+            pool: pool.clone(),
+            unsure,
+        };
+        Ok(SqliteStore {
+            pool,
+            hot: Arc::new(hot),
+        })
     }
 
-    async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Self> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(connections)
+    async fn connect(
+        options: &SqliteConnectOptions,
+        pool_options: SqlitePoolOptions,
+    ) -> Result<SqlitePool> {
+        let pool = pool_options
             // The database is a file in this process: a ping before every acquire would only add
             // a round trip to the connection's worker thread to each store call.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let mut connection = pool.acquire().await?;
         migrate(&mut connection).await?;
         drop(connection);
-        Ok(SqliteStore { pool })
+        Ok(pool)
     }
 }
 
@@ -195,7 +228,11 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn create_task(&self, task: &NewTask) -> Result<Task> {
-        tasks::create_task(&self.pool, task).await
+        task_writes::create_task(&self.hot, task).await
+    }
+
+    async fn create_tasks(&self, tasks: &[(NewTask, DateTime<Utc>)]) -> Result<()> {
+        task_writes::create_tasks(&self.hot, tasks).await
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Task> {
@@ -207,7 +244,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn update_task(&self, id: TaskId, update: &TaskUpdate) -> Result<Task> {
-        tasks::update_task(&self.pool, id, update).await
+        task_writes::update_task(&self.hot, id, update).await
     }
 
     async fn task_state_history(&self, id: TaskId) -> Result<Vec<StateChange>> {
@@ -246,7 +283,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn put_cache_entry(&self, entry: &CacheEntry) -> Result<()> {
-        tasks::put_cache_entry(&self.pool, entry).await
+        tasks::put_cache_entry(&self.hot, entry).await
     }
 
     async fn find_cached_task(
@@ -254,7 +291,7 @@ impl MetadataStore for SqliteStore {
         fingerprint: &str,
         pipeline_name: &str,
     ) -> Result<Option<Task>> {
-        tasks::find_cached_task(&self.pool, fingerprint, pipeline_name).await
+        tasks::find_cached_task(&self.hot, fingerprint, pipeline_name).await
     }
 
     async fn create_pipeline(&self, pipeline: &NewPipeline) -> Result<Pipeline> {

@@ -2,69 +2,14 @@
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
-use weir_types::{RunId, TaskId, TaskState};
+use weir_types::{RunId, TaskId};
 
 use super::convert::{
     json, millis, now_millis, optional_parsed, optional_time, parsed, time, to_json,
 };
+use super::hot::Hot;
 use super::values;
-use crate::{Artifact, CacheEntry, NewArtifact, NewTask, Result, StoreError, Task, TaskUpdate};
-
-pub(super) async fn create_task(pool: &SqlitePool, task: &NewTask) -> Result<Task> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let now = now_millis();
-    let started = matches!(task.state, TaskState::Running).then_some(now);
-    let finished = task.state.is_terminal().then_some(now);
-    let id = task.id.to_string();
-    // One statement list, one round trip to SQLite's thread: the row (returned as written) and
-    // its first history entry, which is only added when the row was (`changes()` is 0 when the
-    // path is taken and the INSERT did nothing).
-    let rows = sqlx::query(
-        "INSERT INTO tasks (id, run_id, parent_id, path, name, display_name, kind, iteration_index, state, \
-         inputs, outputs, details, error, log_path, created_at, started_at, finished_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, path) DO NOTHING RETURNING *; \
-         INSERT INTO task_state_history (task_id, seq, state, at, message) \
-         SELECT ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_state_history WHERE task_id = ?), ?, ?, ? \
-         WHERE changes() = 1",
-    )
-    .bind(&id)
-    .bind(task.run_id.to_string())
-    .bind(task.parent_id.map(|p| p.to_string()))
-    .bind(&task.path)
-    .bind(&task.name)
-    .bind(&task.display_name)
-    .bind(task.kind.as_str())
-    .bind(task.iteration_index)
-    .bind(task.state.as_str())
-    .bind(to_json(&task.inputs)?)
-    .bind(match &task.outputs {
-        serde_json::Value::Null => "{}".to_owned(),
-        outputs => to_json(outputs)?,
-    })
-    .bind(to_json(&task.details)?)
-    .bind(task.message.as_deref().filter(|_| task.state == TaskState::Failed))
-    .bind(&task.log_path)
-    .bind(now)
-    .bind(started)
-    .bind(finished)
-    .bind(&id)
-    .bind(&id)
-    .bind(task.state.as_str())
-    .bind(now)
-    .bind(task.message.as_deref())
-    // Not `fetch_optional`: it would stop after the first row, before the second statement.
-    .fetch_all(&mut *tx)
-    .await?;
-    let Some(inserted) = rows.first() else {
-        return Err(StoreError::Conflict(format!(
-            "run {} already has a task at {}",
-            task.run_id, task.path
-        )));
-    };
-    let created = self::task(inserted)?;
-    tx.commit().await?;
-    Ok(created)
-}
+use crate::{Artifact, CacheEntry, NewArtifact, Result, StoreError, Task};
 
 pub(super) async fn get_task(pool: &SqlitePool, id: TaskId) -> Result<Task> {
     let row = sqlx::query("SELECT * FROM tasks WHERE id = ?")
@@ -81,77 +26,6 @@ pub(super) async fn list_tasks(pool: &SqlitePool, run_id: RunId) -> Result<Vec<T
         .fetch_all(pool)
         .await?;
     rows.iter().map(task).collect()
-}
-
-pub(super) async fn update_task(
-    pool: &SqlitePool,
-    id: TaskId,
-    update: &TaskUpdate,
-) -> Result<Task> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let key = id.to_string();
-    let current: String = sqlx::query_scalar("SELECT state FROM tasks WHERE id = ?")
-        .bind(&key)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::not_found("task", id))?;
-    let current: TaskState = current.parse().map_err(|message| StoreError::Corrupt {
-        what: "state",
-        message,
-    })?;
-    let state_change = update.state.filter(|s| *s != current);
-    if let Some(state) = state_change {
-        current.transition(state)?;
-    }
-    let now = now_millis();
-    let started = update
-        .started_at
-        .map(|t| t.map(|t| millis(&t)))
-        .or_else(|| (state_change == Some(TaskState::Running)).then_some(Some(now)));
-    let finished = update
-        .finished_at
-        .map(|t| t.map(|t| millis(&t)))
-        .or_else(|| state_change.filter(|s| s.is_terminal()).map(|_| Some(now)));
-    let updated = sqlx::query(
-        "UPDATE tasks SET state = COALESCE(?, state), inputs = COALESCE(?, inputs), outputs = COALESCE(?, outputs), \
-         details = COALESCE(?, details), error = CASE WHEN ? THEN ? ELSE error END, \
-         attempt = COALESCE(?, attempt), log_path = COALESCE(?, log_path), \
-         started_at = CASE WHEN ? THEN ? ELSE started_at END, finished_at = CASE WHEN ? THEN ? ELSE finished_at END \
-         WHERE id = ? RETURNING *; \
-         INSERT INTO task_state_history (task_id, seq, state, at, message) \
-         SELECT ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_state_history WHERE task_id = ?), ?, ?, ? \
-         WHERE ? AND changes() = 1",
-    )
-    .bind(state_change.map(|s| s.as_str()))
-    .bind(update.inputs.as_ref().map(to_json).transpose()?)
-    .bind(update.outputs.as_ref().map(to_json).transpose()?)
-    .bind(update.details.as_ref().map(to_json).transpose()?)
-    .bind(update.error.is_some())
-    .bind(update.error.clone().flatten())
-    .bind(update.attempt)
-    .bind(&update.log_path)
-    .bind(started.is_some())
-    .bind(started.flatten())
-    .bind(finished.is_some())
-    .bind(finished.flatten())
-    .bind(&key)
-    // The state change's history entry goes in the same round trip to SQLite's thread.
-    .bind(&key)
-    .bind(&key)
-    .bind(state_change.map(|s| s.as_str()))
-    .bind(now)
-    .bind(update.message.as_deref())
-    .bind(state_change.is_some())
-    // Not `fetch_one`: it would stop after the first row, before the second statement.
-    .fetch_all(&mut *tx)
-    .await?;
-    let updated = task(
-        updated
-            .first()
-            .ok_or_else(|| StoreError::not_found("task", id))?,
-    )?;
-    tx.commit().await?;
-    Ok(updated)
 }
 
 pub(super) async fn run_task_histories(
@@ -193,7 +67,7 @@ pub(super) async fn delete_task(pool: &SqlitePool, id: TaskId) -> Result<()> {
     Ok(())
 }
 
-fn task(row: &SqliteRow) -> Result<Task> {
+pub(super) fn task(row: &SqliteRow) -> Result<Task> {
     Ok(Task {
         id: parsed(row, "id")?,
         run_id: parsed(row, "run_id")?,
@@ -294,32 +168,35 @@ pub(super) async fn find_cache_entry(
 }
 
 pub(super) async fn find_cached_task(
-    pool: &SqlitePool,
+    hot: &Hot,
     fingerprint: &str,
     pipeline_name: &str,
 ) -> Result<Option<Task>> {
-    let row = sqlx::query(
-        "SELECT t.* FROM (SELECT task_id FROM cache_entries WHERE fingerprint = ? AND pipeline_name = ? \
+    let row = hot
+        .fetch_optional(
+            sqlx::query(
+                "SELECT t.* FROM (SELECT task_id FROM cache_entries WHERE fingerprint = ? AND pipeline_name = ? \
          ORDER BY created_at DESC LIMIT 1) e JOIN tasks t ON t.id = e.task_id",
-    )
-    .bind(fingerprint)
-    .bind(pipeline_name)
-    .fetch_optional(pool)
-    .await?;
+            )
+            .bind(fingerprint)
+            .bind(pipeline_name),
+        )
+        .await?;
     row.as_ref().map(task).transpose()
 }
 
-pub(super) async fn put_cache_entry(pool: &SqlitePool, entry: &CacheEntry) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO cache_entries (fingerprint, pipeline_name, task_id, run_id, created_at) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT DO NOTHING",
+pub(super) async fn put_cache_entry(hot: &Hot, entry: &CacheEntry) -> Result<()> {
+    hot.fetch_optional(
+        sqlx::query(
+            "INSERT INTO cache_entries (fingerprint, pipeline_name, task_id, run_id, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&entry.fingerprint)
+        .bind(&entry.pipeline_name)
+        .bind(entry.task_id.to_string())
+        .bind(entry.run_id.to_string())
+        .bind(millis(&entry.created_at)),
     )
-    .bind(&entry.fingerprint)
-    .bind(&entry.pipeline_name)
-    .bind(entry.task_id.to_string())
-    .bind(entry.run_id.to_string())
-    .bind(millis(&entry.created_at))
-    .execute(pool)
     .await?;
     Ok(())
 }

@@ -25,6 +25,7 @@ mod lists;
 mod pipelines;
 mod recurring;
 mod tags;
+mod task_writes;
 mod values;
 
 store_suite!(
