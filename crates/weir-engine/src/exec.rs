@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -72,10 +73,18 @@ pub(crate) struct PythonForContainer {
 }
 
 impl Executor {
-    pub(crate) fn new(config: &ExecutorConfig, layout: &Layout, warm_python: bool) -> Executor {
+    /// `warm_python`: KFP lightweight Python steps start from a warm interpreter (whose steps
+    /// get `kill_grace` between SIGTERM and SIGKILL if Weir goes away while they run).
+    pub(crate) fn new(
+        config: &ExecutorConfig,
+        layout: &Layout,
+        warm_python: bool,
+        kill_grace: Duration,
+    ) -> Executor {
         match config {
             ExecutorConfig::Process => Executor::Process(
-                warm_python.then(|| WarmPythons::new(layout.python_envs().join("warm"))),
+                warm_python
+                    .then(|| WarmPythons::new(layout.python_envs().join("warm"), kill_grace)),
             ),
             ExecutorConfig::Container(options) => {
                 Executor::Container(Box::new(ContainerExecutor {

@@ -182,6 +182,7 @@ impl Engine {
                     &config.executor,
                     &layout,
                     config.warm_python,
+                    config.kill_grace,
                 )),
             }),
         }

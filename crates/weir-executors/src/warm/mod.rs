@@ -31,7 +31,7 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 use tokio::sync::{mpsc, OnceCell};
@@ -62,14 +62,18 @@ type Slot = Arc<OnceCell<Option<Arc<Server>>>>;
 pub struct WarmPythons {
     /// Servers' working directory and their log (`server.log`).
     root: PathBuf,
+    /// SIGTERM to SIGKILL for the steps of a server whose owner went away.
+    grace: Duration,
     servers: Mutex<HashMap<ServerKey, Slot>>,
 }
 
 impl WarmPythons {
-    /// No interpreter starts until a step asks for one.
-    pub fn new(root: PathBuf) -> WarmPythons {
+    /// No interpreter starts until a step asks for one. `grace`: how long steps get between
+    /// SIGTERM and SIGKILL when Weir goes away while they run.
+    pub fn new(root: PathBuf, grace: Duration) -> WarmPythons {
         WarmPythons {
             root,
+            grace,
             servers: Mutex::new(HashMap::new()),
         }
     }
@@ -124,7 +128,15 @@ impl WarmPythons {
                 .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
             let mut env = key.env.clone();
             env.insert("_KFP_RUNTIME".to_owned(), "true".to_owned());
-            Server::start(&key.interpreter, &key.module, &env, &self.root, log).await
+            Server::start(
+                &key.interpreter,
+                &key.module,
+                self.grace,
+                &env,
+                &self.root,
+                log,
+            )
+            .await
         };
         match started.await {
             Ok(server) => {

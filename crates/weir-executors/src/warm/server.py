@@ -1,6 +1,6 @@
 # Weir's warm Python interpreter (a fork server), started by weir-executors' `warm` module.
 #
-#   python3 -c "<this file>" MODULE
+#   python3 -c "<this file>" MODULE GRACE_SECONDS
 #
 # Imports what MODULE imports once (not MODULE itself), says `ready`, then reads one JSON
 # request per line on stdin and answers one line per event on stdout (its own output, and
@@ -17,7 +17,7 @@
 # program written to `$TMPDIR/tmpXXXX/ephemeral_component.py`, then `python3 -m MODULE
 # --component_module_path <that file> <argv...>` run in this (already warm) interpreter.
 # STATUS is the raw wait status. When stdin closes (Weir is gone), every running step's group
-# gets SIGTERM, then SIGKILL after a grace period, and the server exits.
+# gets SIGTERM, then SIGKILL after GRACE_SECONDS, and the server exits.
 #
 # The server starts no thread: `fork` is only safe in a single-threaded process.
 
@@ -28,7 +28,6 @@ import signal
 import sys
 import time
 
-GRACE_SECONDS = 10
 
 
 REPLIES = None  # set by main(): the original stdout; fd 1 itself then goes to the log
@@ -166,8 +165,9 @@ def finish():
 
 
 class Server:
-    def __init__(self, module):
+    def __init__(self, module, grace_seconds):
         self.module = module
+        self.grace_seconds = grace_seconds
         self.children = {}  # pid -> request id
         self.pending = b""
         self.selector = selectors.DefaultSelector()
@@ -265,7 +265,7 @@ class Server:
                 os.killpg(pid, signal.SIGTERM)
             except OSError:
                 pass
-        deadline = time.monotonic() + GRACE_SECONDS
+        deadline = time.monotonic() + self.grace_seconds
         while self.children and time.monotonic() < deadline:
             self.reap()
             time.sleep(0.05)
@@ -282,13 +282,14 @@ def main():
     REPLIES = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     module = sys.argv[1]
+    grace_seconds = float(sys.argv[2])
     try:
         preload(module)
     except BaseException as error:
         reply("failed", json.dumps("cannot import %s: %s: %s" % (module, type(error).__name__, error)))
         return 1
     reply("ready")
-    Server(module).serve()
+    Server(module, grace_seconds).serve()
     return 0
 
 

@@ -48,10 +48,13 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts `interpreter -c <server.py> module` and waits until it has imported the module.
+    /// Starts `interpreter -c <server.py> module grace` and waits until it has imported the
+    /// module. `grace` is the time between SIGTERM and SIGKILL for steps still running when
+    /// the server's owner goes away.
     pub(crate) async fn start(
         interpreter: &Path,
         module: &str,
+        grace: Duration,
         env: &BTreeMap<String, String>,
         cwd: &Path,
         log: std::fs::File,
@@ -60,6 +63,7 @@ impl Server {
             .arg("-c")
             .arg(SOURCE)
             .arg(module)
+            .arg(grace.as_secs_f64().to_string())
             .env_clear()
             .envs(env)
             .current_dir(cwd)

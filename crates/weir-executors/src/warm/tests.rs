@@ -110,7 +110,7 @@ impl Fixture {
     }
 
     fn warm(&self) -> WarmPythons {
-        WarmPythons::new(self.root.join("warm"))
+        WarmPythons::new(self.root.join("warm"), Duration::from_secs(2))
     }
 }
 
@@ -319,14 +319,17 @@ async fn a_dropped_step_and_a_dropped_server_leave_no_process() {
     assert!(!alive(pid), "the dropped step {pid} still runs");
 
     // The server's owner goes away (as when Weir is killed): its stdin closes, and it stops
-    // the steps it started, though nobody asked it to.
-    let orphaned = fixture.spec("orphaned", sleeper, &[]);
+    // the steps it started, though nobody asked it to; SIGKILL after the grace period for a
+    // step that ignores SIGTERM.
+    let stubborn = "import os, signal, time\ndef main():\n    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n    open('pid', 'w').write(str(os.getpid()))\n    time.sleep(60)\n";
+    let orphaned = fixture.spec("orphaned", stubborn, &[]);
     let program = kfp_program(&orphaned.argv).expect("a KFP command");
     let interpreter = fixture.interpreter_dir.join("python3");
     let log = std::fs::File::create(fixture.root.join("server.log")).expect("log");
     let server = server::Server::start(
         &interpreter,
         program.module,
+        Duration::from_secs(1),
         &orphaned.env,
         &fixture.root,
         log,
