@@ -236,12 +236,7 @@ async fn supervise(
         memory_limit_enforced,
         log_pump,
     } = spawned;
-    let timeout = async {
-        match spec.timeout {
-            Some(timeout) => tokio::time::sleep(timeout).await,
-            None => std::future::pending().await,
-        }
-    };
+    let timeout = timeout_of(spec);
     let ended = tokio::select! {
         biased;
         status = child.wait() => Ok(status),
@@ -269,6 +264,14 @@ async fn supervise(
         },
     };
     (termination, log_tail)
+}
+
+/// Completes when the spec's timeout has elapsed (never without one).
+pub(crate) async fn timeout_of(spec: &ProcessSpec) {
+    match spec.timeout {
+        Some(timeout) => tokio::time::sleep(timeout).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// `SIGTERM` to the group, up to `kill_grace` for the main process to exit, then `SIGKILL` to

@@ -37,7 +37,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, OnceCell};
 use tokio_util::sync::CancellationToken;
 
-use crate::process::{classify_exit, logs, program, ProcessOutcome, ProcessSpec, Termination};
+use crate::process::{
+    classify_exit, logs, program, timeout_of, ProcessOutcome, ProcessSpec, Termination,
+};
 pub use script::{kfp_program, KfpProgram};
 use server::{Event, Server};
 
@@ -312,12 +314,7 @@ async fn wait_or_stop(
     spec: &ProcessSpec,
     cancel: &CancellationToken,
 ) -> Ended {
-    let timeout = async {
-        match spec.timeout {
-            Some(timeout) => tokio::time::sleep(timeout).await,
-            None => std::future::pending().await,
-        }
-    };
+    let timeout = timeout_of(spec);
     let stopped = tokio::select! {
         biased;
         status = next_exit(events) => return status.map_or(Ended::Lost, Ended::Exited),
