@@ -1,10 +1,11 @@
 //! Accepting a run: the spec is validated, parameters are checked against the pipeline's
 //! declared inputs and completed with defaults, and the run is recorded before anything runs.
 
-use serde_json::{json, Map, Value};
-use weir_spec::model::ParameterType;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use weir_spec::model::{ParameterType, PipelineSpec, PlatformSpec};
 use weir_spec::{PipelineDocument, Severity};
-use weir_store::{NewRun, Run, RunOptions, RuntimeConfig, TaskUpdate};
+use weir_store::{NewRun, Run, RunOptions, RuntimeConfig, StoredJson, TaskUpdate};
 use weir_types::{RunId, RunState, TaskState};
 
 use crate::context::{Layout, RunContext};
@@ -42,6 +43,15 @@ pub struct RunLinks {
     pub tags: Vec<String>,
 }
 
+/// The record of what a run ran, written straight from the typed spec (a `serde_json::Value`
+/// of a 10,000-task spec would take about 190 MB).
+#[derive(Serialize)]
+struct StoredSpec<'a> {
+    pipeline_spec: &'a PipelineSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform_spec: Option<&'a PlatformSpec>,
+}
+
 pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Run, EngineError> {
     let diagnostics: Vec<_> = weir_spec::validate(&request.document)
         .into_iter()
@@ -67,11 +77,11 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
             chrono::Utc::now().format("%Y-%m-%d %H-%M-%S")
         )
     });
-    let mut stored_spec = json!({"pipeline_spec": spec});
-    if let Some(platform) = &request.document.platform {
-        stored_spec["platform_spec"] =
-            serde_json::to_value(platform).map_err(|e| EngineError::Internal(e.to_string()))?;
-    }
+    let stored_spec = StoredJson::from_serialize(&StoredSpec {
+        pipeline_spec: spec,
+        platform_spec: request.document.platform.as_ref(),
+    })
+    .map_err(|e| EngineError::Internal(format!("the spec cannot be written as JSON: {e}")))?;
     let run = NewRun {
         id: request.links.run_id.unwrap_or_default(),
         experiment_id: experiment,
@@ -178,17 +188,12 @@ pub fn complete_parameters(
 }
 
 /// Rebuilds what a driver needs from a stored run.
-/// The run's stored spec becomes the context's typed document: a large spec is held once.
+/// The run's stored spec becomes the context's typed document, read from the stored text
+/// without a value tree: a large spec is held once.
 pub(crate) fn context(shared: &Shared, mut run: Run) -> Result<RunContext, EngineError> {
-    let stored = std::mem::take(&mut run.pipeline_spec)
-        .to_value()
-        .map_err(|e| {
-            EngineError::Internal(format!(
-                "the stored spec of run {} is not JSON: {e}",
-                run.id
-            ))
-        })?;
-    let parsed = weir_spec::parse_value(stored);
+    let stored = std::mem::take(&mut run.pipeline_spec);
+    let parsed = weir_spec::parse_json(stored.text());
+    drop(stored);
     let document = parsed.document.ok_or_else(|| {
         EngineError::Internal(format!(
             "the stored spec of run {} cannot be read: {:?}",

@@ -447,7 +447,7 @@ async fn seed(
             display_name: "template".into(),
             description: "Squares numbers in parallel and sums them.".into(),
             pipeline_name: "hello-weir".into(),
-            pipeline_spec: json!({ "pipeline_spec": spec }),
+            pipeline_spec: json!({ "pipeline_spec": spec }).into(),
             runtime_config: RuntimeConfig {
                 parameters,
                 pipeline_root: None,

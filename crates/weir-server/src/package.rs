@@ -51,7 +51,17 @@ pub fn from_text(text: &str, source: &str) -> Result<Package, ApiError> {
 
 /// Validates a spec sent as JSON (`pipeline_spec` of a run or version).
 pub fn from_value(value: Value) -> Result<Package, ApiError> {
-    let parsed = weir_spec::parse_value(value);
+    checked(weir_spec::parse_value(value)).map(from_document)
+}
+
+/// Validates a spec sent as JSON text (a run's inline `pipeline_spec`), read without a value
+/// tree.
+pub fn document_from_json(text: &str) -> Result<PipelineDocument, ApiError> {
+    checked(weir_spec::parse_json(text))
+}
+
+/// The document when it was read and is valid; otherwise every error diagnostic.
+fn checked(parsed: weir_spec::Parsed) -> Result<PipelineDocument, ApiError> {
     let mut diagnostics = parsed.diagnostics;
     if let Some(document) = &parsed.document {
         diagnostics.extend(weir_spec::validate(document));
@@ -62,7 +72,7 @@ pub fn from_value(value: Value) -> Result<Package, ApiError> {
         .map(|d| d.to_string())
         .collect();
     match parsed.document {
-        Some(document) if errors.is_empty() => Ok(from_document(document)),
+        Some(document) if errors.is_empty() => Ok(document),
         _ => Err(ApiError::invalid(format!(
             "pipeline_spec is not a valid pipeline:\n{}",
             errors.join("\n")

@@ -18,7 +18,7 @@ mod v1;
 pub mod validate;
 
 pub use diagnostic::{Code, Diagnostic, Location, Severity};
-pub use parse::{parse, parse_value, Parsed, PipelineDocument, SourceFormat};
+pub use parse::{parse, parse_json, parse_value, Parsed, PipelineDocument, SourceFormat};
 pub use validate::validate;
 
 /// Parses and validates text in one step: the document (if readable) and every diagnostic,

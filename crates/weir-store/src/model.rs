@@ -61,8 +61,9 @@ pub struct NewRun {
     pub display_name: String,
     pub description: String,
     pub pipeline_name: String,
-    /// `{"pipeline_spec": ..., "platform_spec": ...}` as the run ran it.
-    pub pipeline_spec: Value,
+    /// `{"pipeline_spec": ..., "platform_spec": ...}` as the run ran it, as JSON text: a large
+    /// spec is written from its typed form without a `serde_json::Value` copy.
+    pub pipeline_spec: StoredJson,
     pub runtime_config: RuntimeConfig,
     pub options: RunOptions,
     pub pipeline_version_id: Option<String>,
@@ -429,9 +430,32 @@ impl StoredJson {
         self.0.get()
     }
 
+    /// The JSON as it is written out again (serializing it copies the text, not a tree).
+    pub fn raw(&self) -> &serde_json::value::RawValue {
+        &self.0
+    }
+
     /// The JSON as a value tree.
     pub fn to_value(&self) -> serde_json::Result<Value> {
         serde_json::from_str(self.0.get())
+    }
+
+    /// `value` written as JSON text, without an intermediate value tree.
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<StoredJson> {
+        serde_json::value::to_raw_value(value).map(StoredJson)
+    }
+}
+
+impl From<&Value> for StoredJson {
+    fn from(value: &Value) -> StoredJson {
+        // A value always serializes: its map keys are strings and its numbers finite.
+        StoredJson::from_serialize(value).unwrap_or_default()
+    }
+}
+
+impl From<Value> for StoredJson {
+    fn from(value: Value) -> StoredJson {
+        StoredJson::from(&value)
     }
 }
 

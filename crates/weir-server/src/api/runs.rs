@@ -1,11 +1,12 @@
 //! `/apis/v2beta1/runs`
 
-use std::collections::BTreeMap;
-
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use weir_api_model as dto;
 use weir_engine::{RunLinks, SubmitRequest};
 use weir_store::RunOptions;
@@ -82,18 +83,52 @@ pub(crate) async fn resolve_spec(
     ))
 }
 
+/// A CreateRun body: an inline spec kept as the text it came in (a 10,000-task spec is 6.5 MB
+/// of text but 190 MB as a value tree) and read once into the typed model; the other fields
+/// checked as a [`dto::Run`].
+#[derive(Deserialize)]
+struct CreateBody<'a> {
+    #[serde(default, borrow, alias = "pipelineSpec")]
+    pipeline_spec: Option<&'a RawValue>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Reads a CreateRun body; what a JSON extractor would refuse is INVALID_ARGUMENT.
+fn read_create_body(bytes: &[u8]) -> ApiResult<(dto::Run, Option<&RawValue>)> {
+    let body: CreateBody = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid(format!("the request body is not a run: {e}")))?;
+    let run: dto::Run = serde_json::from_value(Value::Object(body.rest))
+        .map_err(|e| ApiError::invalid(format!("the request body is not a run: {e}")))?;
+    let inline = body.pipeline_spec.filter(|spec| spec.get() != "null");
+    if inline.is_some_and(|spec| !spec.get().starts_with('{')) {
+        return Err(ApiError::invalid(
+            "the request body is not a run: pipeline_spec must be an object",
+        ));
+    }
+    Ok((run, inline))
+}
+
 pub async fn create(
     State(state): State<Shared>,
     Query(params): Query<CreateParams>,
-    Json(body): Json<dto::Run>,
-) -> ApiResult<Json<dto::Run>> {
-    let (package, pipeline_id, version_id) = resolve_spec(
-        &state,
-        body.pipeline_spec.as_ref(),
-        body.pipeline_version_reference.as_ref(),
-        body.pipeline_version_id.as_deref(),
-    )
-    .await?;
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let (body, inline) = read_create_body(&bytes)?;
+    let (document, pipeline_id, version_id) = match inline {
+        Some(spec) => (package::document_from_json(spec.get())?, None, None),
+        None => {
+            let (package, pipeline_id, version_id) = resolve_spec(
+                &state,
+                None,
+                body.pipeline_version_reference.as_ref(),
+                body.pipeline_version_id.as_deref(),
+            )
+            .await?;
+            (package.document, pipeline_id, version_id)
+        }
+    };
+    drop(bytes);
     let experiment_id = match body
         .experiment_id
         .as_deref()
@@ -105,7 +140,7 @@ pub async fn create(
     };
     let runtime = body.runtime_config.unwrap_or_default();
     let request = SubmitRequest {
-        document: package.document,
+        document,
         display_name: body.display_name.filter(|n| !n.is_empty()),
         experiment: None,
         parameters: runtime.parameters,
@@ -129,43 +164,40 @@ pub async fn create(
     let run = state.engine.submit(request).await?;
     state.runs.start(run.id);
     let history = state.store.run_state_history(run.id).await?;
-    Ok(Json(convert::run(&run, None, &history)))
+    Ok(Json(convert::run(&run, None, &history)).into_response())
 }
 
 pub async fn list(
     State(state): State<Shared>,
     Query(params): Query<ListParams>,
-) -> ApiResult<Json<dto::ListRunsResponse>> {
+) -> ApiResult<Response> {
     let listing = params.listing()?;
     let page = state.store.list_runs_page(&listing.query).await?;
-    let mut runs = Vec::with_capacity(page.items.len());
-    for run in &page.items {
-        runs.push(convert::run(run, None, &[]));
-    }
-    Ok(Json(dto::ListRunsResponse {
-        runs,
+    let runs = page
+        .items
+        .iter()
+        .map(|run| convert::run(run, None, &[]))
+        .collect();
+    let rest = dto::ListRunsResponse {
+        runs: Vec::new(),
         total_size: total(page.total_size),
         next_page_token: listing.next_token(&page),
-    }))
+    };
+    Ok(Json(convert::RunsPage { runs, page: rest }).into_response())
 }
 
-pub async fn get(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<dto::Run>> {
+pub async fn get(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
     let id: RunId = parse_id("run", &id)?;
     let run = state.store.get_run(id).await?;
-    let tasks = state.store.list_tasks(id).await?;
-    let histories: BTreeMap<String, _> = state
-        .store
-        .run_task_histories(id)
-        .await?
-        .into_iter()
-        .map(|(task, history)| (task.to_string(), history))
-        .collect();
+    let mut tasks = state.store.list_tasks(id).await?;
+    // The API shows no launch details; a big run's take tens of MB, freed before the response
+    // is built.
+    for task in &mut tasks {
+        task.details = Value::Null;
+    }
+    let histories = state.store.run_task_histories(id).await?;
     let history = state.store.run_state_history(id).await?;
-    Ok(Json(convert::run(
-        &run,
-        Some((&tasks, &histories)),
-        &history,
-    )))
+    Ok(Json(convert::run(&run, Some((&tasks, &histories)), &history)).into_response())
 }
 
 /// Deletes a run with its tasks, logs, artifacts and cache entries; a running run is
@@ -203,3 +235,7 @@ pub async fn action(
     }
     Ok(empty())
 }
+
+#[cfg(test)]
+#[path = "runs_tests.rs"]
+mod tests;

@@ -9,6 +9,8 @@
 //! before parsing, nesting is capped by the parsers' recursion limits, and YAML alias expansion
 //! is capped by the YAML parser's repetition limit.
 
+mod check;
+mod json;
 mod value;
 
 use serde::de::DeserializeOwned;
@@ -19,6 +21,8 @@ use crate::diagnostic::{Code, Diagnostic, Location};
 use crate::model::{PipelineSpec, PlatformSpec};
 use crate::v1;
 use value::StrictValue;
+
+pub use json::parse_json;
 
 /// Specs larger than this are refused before parsing (a 10,000-task pipeline is about 5 MiB).
 pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
@@ -224,13 +228,14 @@ fn parse_documents(mut documents: Vec<Value>) -> Parsed {
             .iter()
             .find_map(|key| object.remove(*key))
             .filter(|p| !p.is_null());
-        let mut parsed = typed_pipeline(spec, platform, "pipeline_spec", "platform_spec");
+        let mut parsed = typed_pipeline(
+            SpecInput::Value(spec),
+            platform,
+            "pipeline_spec",
+            "platform_spec",
+        );
         for key in object.keys() {
-            parsed.diagnostics.push(Diagnostic::warning(
-                Code::InvalidField,
-                key.clone(),
-                format!("unknown field `{key}` next to `pipeline_spec` is ignored"),
-            ));
+            parsed.diagnostics.push(unknown_field_next_to_spec(key));
         }
         return parsed;
     }
@@ -260,11 +265,19 @@ fn parse_documents(mut documents: Vec<Value>) -> Parsed {
     } else {
         Some(documents.remove(0))
     };
-    let mut parsed = typed_pipeline(Value::Object(object), platform, "", "");
+    let mut parsed = typed_pipeline(SpecInput::Value(Value::Object(object)), platform, "", "");
     if !documents.is_empty() {
         parsed.diagnostics.push(extra_documents(documents.len()));
     }
     parsed
+}
+
+fn unknown_field_next_to_spec(key: &str) -> Diagnostic {
+    Diagnostic::warning(
+        Code::InvalidField,
+        key,
+        format!("unknown field `{key}` next to `pipeline_spec` is ignored"),
+    )
 }
 
 fn extra_documents(count: usize) -> Diagnostic {
@@ -283,14 +296,23 @@ fn unknown_format(message: &str) -> Diagnostic {
         .with_hint("pass a pipeline compiled by `kfp` (IR YAML or JSON) or a KFP v1 component.yaml")
 }
 
+/// A PipelineSpec to convert: a value, or JSON text read without building one.
+enum SpecInput<'a> {
+    Value(Value),
+    Text(&'a str),
+}
+
 fn typed_pipeline(
-    spec: Value,
+    spec: SpecInput<'_>,
     platform: Option<Value>,
     spec_prefix: &str,
     platform_prefix: &str,
 ) -> Parsed {
     let mut diagnostics = Vec::new();
-    let spec = typed::<PipelineSpec>(spec, spec_prefix, &mut diagnostics);
+    let spec = match spec {
+        SpecInput::Value(value) => typed::<PipelineSpec>(value, spec_prefix, &mut diagnostics),
+        SpecInput::Text(text) => typed_text::<PipelineSpec>(text, spec_prefix, &mut diagnostics),
+    };
     let platform = match platform {
         Some(Value::Object(object)) if !object.contains_key("platforms") => {
             diagnostics.push(
@@ -326,15 +348,39 @@ pub(crate) fn typed<T: DeserializeOwned>(
         Ok(typed) => Some(typed),
         Err(error) => {
             let path = join_path(prefix, &render_path(error.path()));
-            let message = error.inner().to_string();
-            diagnostics.push(
-                Diagnostic::error(Code::InvalidField, path, message).with_hint(
-                    "compare the field with what `kfp` compiles; see docs/errors/SPEC0004.md",
-                ),
-            );
+            diagnostics.push(invalid_field(path, error.inner().to_string()));
             None
         }
     }
+}
+
+/// [`typed`] from JSON text (already checked to be JSON).
+fn typed_text<T: DeserializeOwned>(
+    text: &str,
+    prefix: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Ok(typed) => Some(typed),
+        Err(error) => {
+            let path = join_path(prefix, &render_path(error.path()));
+            // serde_json appends " at line L column C", which points into `text`, a part of
+            // the input: the field path says where instead, as for a value.
+            let message = error.inner().to_string();
+            let message = match message.rfind(" at line ") {
+                Some(at) => message[..at].to_owned(),
+                None => message,
+            };
+            diagnostics.push(invalid_field(path, message));
+            None
+        }
+    }
+}
+
+fn invalid_field(path: String, message: String) -> Diagnostic {
+    Diagnostic::error(Code::InvalidField, path, message)
+        .with_hint("compare the field with what `kfp` compiles; see docs/errors/SPEC0004.md")
 }
 
 fn render_path(path: &serde_path_to_error::Path) -> String {

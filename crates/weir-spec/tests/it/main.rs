@@ -2,6 +2,7 @@
 
 mod corpus;
 mod fixtures;
+mod json_text;
 mod robustness;
 
 use std::path::{Path, PathBuf};

@@ -26,6 +26,15 @@ pub(super) const EXPERIMENTS: Resource = Resource {
 
 /// The experiment with this name in the default (`""`) namespace, created when missing.
 pub(super) async fn ensure_experiment(pool: &SqlitePool, name: &str) -> Result<Experiment> {
+    // A read first: it almost always exists, and a read does not wait for the writer as the
+    // INSERT would (every run created without an experiment comes here).
+    let existing = sqlx::query("SELECT * FROM experiments WHERE namespace = '' AND name = ?")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    if let Some(row) = existing {
+        return experiment(&row);
+    }
     sqlx::query(
         "INSERT INTO experiments (id, name, namespace, created_at) VALUES (?, ?, '', ?) \
          ON CONFLICT (namespace, name) DO NOTHING",

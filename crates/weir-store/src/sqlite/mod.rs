@@ -10,6 +10,7 @@ mod runs;
 mod secrets;
 mod task_writes;
 mod tasks;
+mod turn;
 mod values;
 
 use std::path::Path;
@@ -44,6 +45,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Tasks and cache entries, the per-step path (`hot.rs`).
     hot: Arc<hot::Hot>,
+    /// Whose turn it is to write (`turn.rs`).
+    writes: Arc<turn::Turns>,
 }
 
 impl SqliteStore {
@@ -64,6 +67,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             hot: Arc::new(hot),
+            writes: Arc::default(),
         })
     }
 
@@ -91,6 +95,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             hot: Arc::new(hot),
+            writes: Arc::default(),
         })
     }
 
@@ -187,6 +192,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn create_run(&self, run: &NewRun) -> Result<Run> {
+        let _turn = self.writes.first().await;
         runs::create_run(&self.pool, run).await
     }
 
@@ -216,6 +222,7 @@ impl MetadataStore for SqliteStore {
         state: RunState,
         message: Option<&str>,
     ) -> Result<()> {
+        let _turn = self.writes.queue().await;
         runs::change_run_state(&self.pool, id, state, message).await
     }
 
@@ -228,10 +235,12 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn create_task(&self, task: &NewTask) -> Result<Task> {
+        let _turn = self.writes.queue().await;
         task_writes::create_task(&self.hot, task).await
     }
 
     async fn create_tasks(&self, tasks: &[(NewTask, DateTime<Utc>)]) -> Result<()> {
+        let _turn = self.writes.queue().await;
         task_writes::create_tasks(&self.hot, tasks).await
     }
 
@@ -244,6 +253,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn update_task(&self, id: TaskId, update: &TaskUpdate) -> Result<Task> {
+        let _turn = self.writes.queue().await;
         task_writes::update_task(&self.hot, id, update).await
     }
 
@@ -259,10 +269,12 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn delete_task(&self, id: TaskId) -> Result<()> {
+        let _turn = self.writes.queue().await;
         tasks::delete_task(&self.pool, id).await
     }
 
     async fn create_artifact(&self, artifact: &NewArtifact) -> Result<Artifact> {
+        let _turn = self.writes.queue().await;
         tasks::create_artifact(&self.pool, artifact).await
     }
 
@@ -283,6 +295,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn put_cache_entry(&self, entry: &CacheEntry) -> Result<()> {
+        let _turn = self.writes.queue().await;
         tasks::put_cache_entry(&self.hot, entry).await
     }
 

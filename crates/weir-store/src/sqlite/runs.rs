@@ -48,19 +48,20 @@ pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     let experiment_id = run.experiment_id.map(|e| e.to_string());
     let created_at = now_millis();
     // An empty namespace is the experiment's.
-    sqlx::query(
+    let row = sqlx::query(
         "INSERT INTO runs (id, experiment_id, display_name, description, pipeline_name, pipeline_spec, \
          runtime_config, options, state, pipeline_version_id, recurring_run_id, created_at, \
          namespace, service_account, pipeline_id, tags) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-         COALESCE(NULLIF(?13, ''), (SELECT namespace FROM experiments WHERE id = ?2), ''), ?14, ?15, ?16)",
+         COALESCE(NULLIF(?13, ''), (SELECT namespace FROM experiments WHERE id = ?2), ''), ?14, ?15, ?16) \
+         RETURNING *",
     )
     .bind(run.id.to_string())
     .bind(&experiment_id)
     .bind(&run.display_name)
     .bind(&run.description)
     .bind(&run.pipeline_name)
-    .bind(to_json(&run.pipeline_spec)?)
+    .bind(run.pipeline_spec.text())
     .bind(to_json(&run.runtime_config)?)
     .bind(to_json(&run.options)?)
     .bind(RunState::Pending.as_str())
@@ -71,8 +72,10 @@ pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     .bind(&run.service_account)
     .bind(run.pipeline_id.map(|p| p.to_string()))
     .bind(to_json(&tags)?)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    let created = self::run(&row)?;
+    drop(row);
     insert_tags(&mut tx, &run.id.to_string(), &tags).await?;
     values::put_parameters(&mut tx, &run.id.to_string(), &run.runtime_config.parameters).await?;
     if let Some(experiment_id) = &experiment_id {
@@ -93,7 +96,8 @@ pub(super) async fn create_run(pool: &SqlitePool, run: &NewRun) -> Result<Run> {
     )
     .await?;
     tx.commit().await?;
-    get_run(pool, run.id).await
+    // The row as written (RETURNING), not read back: one round trip less per create.
+    Ok(created)
 }
 
 pub(super) async fn get_run(pool: &SqlitePool, id: RunId) -> Result<Run> {

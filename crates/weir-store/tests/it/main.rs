@@ -43,7 +43,7 @@ fn new_run(name: &str) -> NewRun {
         display_name: name.to_owned(),
         description: String::new(),
         pipeline_name: "p".to_owned(),
-        pipeline_spec: json!({"pipeline_spec": {"pipelineInfo": {"name": "p"}}}),
+        pipeline_spec: json!({"pipeline_spec": {"pipelineInfo": {"name": "p"}}}).into(),
         runtime_config: RuntimeConfig::default(),
         options: RunOptions::default(),
         ..Default::default()
