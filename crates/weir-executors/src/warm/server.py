@@ -28,6 +28,17 @@ import signal
 import sys
 import time
 
+# What each step needs, imported once here rather than in every child: the step's own setup
+# (tempfile alone pulls in shutil, random and three compression modules: several milliseconds
+# per step) and what argparse loads lazily (locale, for its messages).
+import atexit
+import importlib
+import locale  # noqa: F401
+import resource
+import runpy
+import tempfile
+import threading
+
 
 
 REPLIES = None  # set by main(): the original stdout; fd 1 itself then goes to the log
@@ -105,13 +116,7 @@ def become_step(module, request, server_fds):
         os.environ.update(env)
         memory = request.get("memory")
         if memory:
-            import resource
-
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        import importlib
-        import runpy
-        import tempfile
-
         tempfile.tempdir = None  # computed again from this step's TMPDIR
         program_dir = tempfile.mkdtemp()
         program_path = os.path.join(program_dir, "ephemeral_component.py")
@@ -144,9 +149,6 @@ def become_step(module, request, server_fds):
 
 def finish():
     """What the interpreter does at exit: wait for threads, run atexit, flush."""
-    import atexit
-    import threading
-
     shutdown = getattr(threading, "_shutdown", None)
     if shutdown is not None:
         try:
