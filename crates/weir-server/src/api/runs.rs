@@ -189,12 +189,8 @@ pub async fn list(
 pub async fn get(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
     let id: RunId = parse_id("run", &id)?;
     let run = state.store.get_run(id).await?;
-    let mut tasks = state.store.list_tasks(id).await?;
-    // The API shows no launch details; a big run's take tens of MB, freed before the response
-    // is built.
-    for task in &mut tasks {
-        task.details = Value::Null;
-    }
+    // The API shows no launch details; a big run's take tens of MB, so they are not read.
+    let tasks = state.store.list_tasks_without_details(id).await?;
     let histories = state.store.run_task_histories(id).await?;
     let history = state.store.run_state_history(id).await?;
     Ok(Json(convert::run(&run, Some((&tasks, &histories)), &history)).into_response())

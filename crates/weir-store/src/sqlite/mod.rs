@@ -249,7 +249,11 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn list_tasks(&self, run_id: RunId) -> Result<Vec<Task>> {
-        tasks::list_tasks(&self.pool, run_id).await
+        tasks::list_tasks(&self.pool, run_id, tasks::WITH_DETAILS).await
+    }
+
+    async fn list_tasks_without_details(&self, run_id: RunId) -> Result<Vec<Task>> {
+        tasks::list_tasks(&self.pool, run_id, tasks::WITHOUT_DETAILS).await
     }
 
     async fn update_task(&self, id: TaskId, update: &TaskUpdate) -> Result<Task> {

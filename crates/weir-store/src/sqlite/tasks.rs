@@ -20,8 +20,19 @@ pub(super) async fn get_task(pool: &SqlitePool, id: TaskId) -> Result<Task> {
     task(&row)
 }
 
-pub(super) async fn list_tasks(pool: &SqlitePool, run_id: RunId) -> Result<Vec<Task>> {
-    let rows = sqlx::query("SELECT * FROM tasks WHERE run_id = ? ORDER BY created_at, rowid")
+/// The columns [`list_tasks`] reads: all of them, or all but `details` (read as JSON `null`).
+pub(super) const WITH_DETAILS: &str = "*";
+pub(super) const WITHOUT_DETAILS: &str = "id, run_id, parent_id, path, name, display_name, kind, \
+     iteration_index, state, inputs, outputs, 'null' AS details, error, attempt, log_path, \
+     created_at, started_at, finished_at";
+
+pub(super) async fn list_tasks(
+    pool: &SqlitePool,
+    run_id: RunId,
+    columns: &'static str,
+) -> Result<Vec<Task>> {
+    let sql = format!("SELECT {columns} FROM tasks WHERE run_id = ? ORDER BY created_at, rowid");
+    let rows = sqlx::query(&sql)
         .bind(run_id.to_string())
         .fetch_all(pool)
         .await?;

@@ -12,6 +12,7 @@ store_suite!(
     a_refused_batch_writes_nothing,
     updates_check_the_state_machine,
     a_cache_entry_is_written_with_the_update_that_applies,
+    tasks_are_listed_without_their_details,
 );
 
 async fn a_batch_is_stored_as_described(store: &impl MetadataStore) {
@@ -212,4 +213,29 @@ async fn a_cache_entry_is_written_with_the_update_that_applies(store: &impl Meta
         .expect("lookup")
         .expect("hit");
     assert_eq!(hit, task);
+}
+
+async fn tasks_are_listed_without_their_details(store: &impl MetadataStore) {
+    let run = store.create_run(&new_run("r")).await.expect("run");
+    for i in 0..3 {
+        let task = NewTask {
+            details: json!({"command": ["true"], "executor_input": {"n": i}}),
+            ..new_task(run.id, &format!("root/t{i}"), TaskState::Pending)
+        };
+        store.create_task(&task).await.expect("task");
+    }
+    let full = store.list_tasks(run.id).await.expect("listed");
+    assert_eq!(full[2].details["executor_input"]["n"], 2);
+    let brief = store
+        .list_tasks_without_details(run.id)
+        .await
+        .expect("listed without details");
+    let expected: Vec<Task> = full
+        .into_iter()
+        .map(|task| Task {
+            details: serde_json::Value::Null,
+            ..task
+        })
+        .collect();
+    assert_eq!(brief, expected, "everything else as list_tasks reads it");
 }
