@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::check::NoDuplicateKeys;
 use super::{
     json_syntax_error, parse, too_large, typed_pipeline, unknown_field_next_to_spec, SpecInput,
-    MAX_INPUT_BYTES,
+    MAX_INPUT_BYTES, PIPELINE_MARKERS, PLATFORM_KEYS, SPEC_KEYS,
 };
 use crate::Parsed;
 
@@ -37,11 +37,9 @@ pub fn parse_json(text: &str) -> Parsed {
     let Ok(mut top) = serde_json::from_str::<BTreeMap<String, &RawValue>>(text) else {
         return parse(text);
     };
-    let wrapped = ["pipeline_spec", "pipelineSpec"]
-        .iter()
-        .find_map(|key| top.remove(*key));
+    let wrapped = SPEC_KEYS.iter().find_map(|key| top.remove(*key));
     if let Some(spec) = wrapped {
-        let platform = ["platform_spec", "platformSpec"]
+        let platform = PLATFORM_KEYS
             .iter()
             .find_map(|key| top.remove(*key))
             .filter(|p| p.get().trim() != "null");
@@ -68,15 +66,7 @@ pub fn parse_json(text: &str) -> Parsed {
     // As `v1::looks_like_component` decides.
     let component = top.contains_key("implementation")
         || (!top.contains_key("root") && (is_array("inputs") || is_array("outputs")));
-    let is_pipeline = [
-        "root",
-        "components",
-        "deploymentSpec",
-        "pipelineInfo",
-        "deployment_spec",
-    ]
-    .iter()
-    .any(|key| top.contains_key(*key));
+    let is_pipeline = PIPELINE_MARKERS.iter().any(|key| top.contains_key(*key));
     if component || !is_pipeline {
         return parse(text);
     }

@@ -209,6 +209,18 @@ fn syntax_error(message: String, location: Option<Location>) -> Diagnostic {
         .at(location)
 }
 
+/// The API wrapper's keys for the spec and the platform spec (protobuf JSON or field names).
+pub(super) const SPEC_KEYS: [&str; 2] = ["pipeline_spec", "pipelineSpec"];
+pub(super) const PLATFORM_KEYS: [&str; 2] = ["platform_spec", "platformSpec"];
+/// Top-level fields of which a `PipelineSpec` has at least one.
+pub(super) const PIPELINE_MARKERS: [&str; 5] = [
+    "root",
+    "components",
+    "deploymentSpec",
+    "pipelineInfo",
+    "deployment_spec",
+];
+
 fn parse_documents(mut documents: Vec<Value>) -> Parsed {
     if documents.is_empty() {
         return Parsed::failed(
@@ -220,11 +232,9 @@ fn parse_documents(mut documents: Vec<Value>) -> Parsed {
     let Value::Object(mut object) = first else {
         return Parsed::failed(unknown_format("the first document is not a mapping"));
     };
-    let wrapped = ["pipeline_spec", "pipelineSpec"]
-        .iter()
-        .find_map(|key| object.remove(*key));
+    let wrapped = SPEC_KEYS.iter().find_map(|key| object.remove(*key));
     if let Some(spec) = wrapped {
-        let platform = ["platform_spec", "platformSpec"]
+        let platform = PLATFORM_KEYS
             .iter()
             .find_map(|key| object.remove(*key))
             .filter(|p| !p.is_null());
@@ -246,15 +256,7 @@ fn parse_documents(mut documents: Vec<Value>) -> Parsed {
         }
         return parsed;
     }
-    let is_pipeline = [
-        "root",
-        "components",
-        "deploymentSpec",
-        "pipelineInfo",
-        "deployment_spec",
-    ]
-    .iter()
-    .any(|key| object.contains_key(*key));
+    let is_pipeline = PIPELINE_MARKERS.iter().any(|key| object.contains_key(*key));
     if !is_pipeline {
         return Parsed::failed(unknown_format(
             "the document has none of the fields of a pipeline (`root`, `components`, `deploymentSpec`, `pipelineInfo`) or of a component (`implementation`)",
