@@ -74,10 +74,17 @@ impl Layout {
         self.data_dir.join("workspaces").join(run.to_string())
     }
 
-    /// HOME for task processes: pip's cache and config stay inside the data dir.
-    pub fn home(&self) -> PathBuf {
-        self.data_dir.join("home")
+    /// Caches steps share on purpose (`XDG_CACHE_HOME`; pip's is `pip/` in it): everything
+    /// else a step writes is its own.
+    pub fn step_caches(&self) -> PathBuf {
+        self.data_dir.join("cache")
     }
+}
+
+/// A step attempt's HOME: inside its scratch folder, made empty before each attempt and removed
+/// with the folder, as a fresh pod's home would be.
+pub fn step_home(scratch: &Path) -> PathBuf {
+    scratch.join("home")
 }
 
 /// A run being executed.
@@ -87,7 +94,8 @@ pub struct RunContext {
     pub document: PipelineDocument,
     pub layout: Layout,
     pub pipeline_root: PathBuf,
-    /// What KFP calls the workflow name: `<pipeline>-<first part of the run id>`.
+    /// What KFP calls the workflow name (`{{$.pipeline_job_resource_name}}`):
+    /// `<pipeline>-<the run id's last 12 hex digits>` (see [`resource_name`]).
     pub resource_name: String,
 }
 
@@ -128,6 +136,16 @@ impl RunContext {
     }
 }
 
+/// The run's resource name: the pipeline's name and the random end of the run id. A UUIDv7
+/// begins with its creation time, so its first digits are shared by every run started within a
+/// minute; its last 48 bits are random (and its monotonic counter's low bits), so two runs never
+/// share a name, and a resumed run gets the same one again.
+pub fn resource_name(pipeline: &str, run: RunId) -> String {
+    let id = run.to_string();
+    let tail = &id[id.len().saturating_sub(12)..];
+    format!("{pipeline}-{tail}")
+}
+
 /// The name details use for the root component.
 pub const ROOT_COMPONENT: &str = "root";
 
@@ -146,5 +164,21 @@ pub fn sanitize(name: &str) -> String {
     match cleaned.trim_matches('.') {
         "" => "unnamed".to_owned(),
         safe => safe.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_started_together_have_different_resource_names() {
+        let names: std::collections::HashSet<String> = (0..1000)
+            .map(|_| resource_name("pipe", RunId::new()))
+            .collect();
+        assert_eq!(names.len(), 1000);
+        let run = RunId::new();
+        assert_eq!(resource_name("pipe", run), resource_name("pipe", run));
+        assert!(resource_name("pipe", run).ends_with(&run.to_string()[24..]));
     }
 }

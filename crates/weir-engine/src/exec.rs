@@ -18,7 +18,8 @@ use weir_types::RunId;
 use crate::context::Layout;
 use crate::io::local_path;
 use crate::launch::LaunchPlan;
-use crate::platform::{wrap_with_mounts, PlatformSetup};
+use crate::mounts::wrap_with_mounts;
+use crate::platform::PlatformSetup;
 
 /// The step environment variable that opts a step into a network (`bridge` or `host`) under
 /// the container executor; without it a step gets [`ContainerOptions::network`].
@@ -61,7 +62,6 @@ pub(crate) enum Executor {
 
 pub(crate) struct ContainerExecutor {
     options: ContainerOptions,
-    layout: Layout,
     engine: OnceCell<ContainerEngine>,
 }
 
@@ -89,7 +89,6 @@ impl Executor {
             ExecutorConfig::Container(options) => {
                 Executor::Container(Box::new(ContainerExecutor {
                     options: options.clone(),
-                    layout: layout.clone(),
                     engine: OnceCell::new(),
                 }))
             }
@@ -127,7 +126,7 @@ impl Executor {
 }
 
 /// Gives the step the platform's mounts and pull policy: containers mount them; processes run
-/// in a private mount namespace (`platform::wrap_with_mounts`).
+/// in a private mount namespace (`mounts::wrap_with_mounts`).
 pub(crate) fn attach_platform(
     executor: &Executor,
     plan: &mut LaunchPlan,
@@ -135,7 +134,8 @@ pub(crate) fn attach_platform(
 ) -> Result<(), String> {
     match executor {
         Executor::Process(_) => {
-            plan.argv = wrap_with_mounts(std::mem::take(&mut plan.argv), &setup.mounts)?;
+            plan.argv =
+                wrap_with_mounts(std::mem::take(&mut plan.argv), &setup.mounts, &plan.scratch)?;
         }
         Executor::Container(_) => {
             plan.mounts = setup.mounts.clone();
@@ -239,10 +239,6 @@ impl ContainerExecutor {
             target: path.display().to_string(),
             read_only,
         };
-        let home = self.layout.home();
-        if let Err(error) = std::fs::create_dir_all(&home) {
-            tracing::warn!(path = %home.display(), %error, "cannot create the steps' HOME");
-        }
         let mut binds = vec![
             same_path(&plan.scratch, false),
             same_path(&plan.task_root, false),
@@ -251,7 +247,8 @@ impl ContainerExecutor {
                 target: KFP_OUTPUTS_DIR.to_owned(),
                 read_only: false,
             },
-            same_path(&home, false),
+            // HOME is in the scratch folder; the shared caches are not.
+            same_path(&plan.caches, false),
         ];
         binds.extend(
             input_artifact_paths(&plan.executor_input)
@@ -266,7 +263,7 @@ impl ContainerExecutor {
                 read_only: mount.read_only,
             });
             // `{{$.workspace_path}}` resolves to the host folder.
-            if mount.target == "/kfp-workspace" {
+            if mount.target == crate::platform::WORKSPACE_MOUNT {
                 binds.push(same_path(&mount.source, false));
             }
         }

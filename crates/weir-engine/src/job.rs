@@ -219,7 +219,8 @@ async fn run_attempts(
     }
 }
 
-/// Fresh output folders for an attempt: nothing from an interrupted or failed attempt remains.
+/// Fresh output folders and an empty HOME for an attempt: nothing from an interrupted or failed
+/// attempt remains.
 /// Only the folders the step can reach are made (`LaunchPlan::folders`).
 fn prepare_dirs(plan: &LaunchPlan) -> std::io::Result<()> {
     let outputs = plan.scratch.join("outputs");
@@ -235,6 +236,13 @@ fn prepare_dirs(plan: &LaunchPlan) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::create_dir_all(plan.scratch.join("tmp"))?;
+    let home = crate::context::step_home(&plan.scratch);
+    if home.exists() {
+        make_writable(&home);
+        std::fs::remove_dir_all(&home)?;
+    }
+    std::fs::create_dir_all(&home)?;
+    std::fs::create_dir_all(plan.caches.join("pip"))?;
     for artifact in &plan.output_artifacts {
         if let Some(parent) = std::path::Path::new(&local_path(&artifact.uri)).parent() {
             std::fs::create_dir_all(parent)?;

@@ -39,6 +39,8 @@ pub struct LaunchPlan {
     pub argv: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub scratch: PathBuf,
+    /// The caches steps share (`XDG_CACHE_HOME`, pip's cache below it).
+    pub caches: PathBuf,
     pub task_root: PathBuf,
     pub log_path: PathBuf,
     pub executor_input: Value,
@@ -189,6 +191,7 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         argv,
         env,
         log_path: ctx.layout.task_log(run_id, input.task_id),
+        caches: ctx.layout.step_caches(),
         scratch,
         task_root,
         executor_input,
@@ -317,7 +320,14 @@ fn base_env(
 ) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     env.insert("PATH".to_owned(), input.host_path.to_owned());
-    env.insert("HOME".to_owned(), ctx.layout.home().display().to_string());
+    let home = crate::context::step_home(scratch);
+    env.insert("HOME".to_owned(), home.display().to_string());
+    let caches = ctx.layout.step_caches();
+    env.insert("XDG_CACHE_HOME".to_owned(), caches.display().to_string());
+    env.insert(
+        "PIP_CACHE_DIR".to_owned(),
+        caches.join("pip").display().to_string(),
+    );
     env.insert("LANG".to_owned(), "C.UTF-8".to_owned());
     env.insert(
         "TMPDIR".to_owned(),

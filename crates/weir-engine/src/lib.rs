@@ -18,6 +18,7 @@ mod exec;
 mod io;
 mod job;
 mod launch;
+mod mounts;
 mod platform;
 mod resolve;
 mod submit;

@@ -85,9 +85,16 @@ pub async fn setup(
         .and_then(|c| c.workspace.as_ref())
     {
         let _ = workspace;
+        let folder = ctx.layout.workspace(ctx.run.id);
+        if uses_the_workspace(names.inputs, &folder) {
+            // KFP's workspace PVC, `<run name>-kfp-workspace`, is in the step's cache key.
+            setup
+                .pvc_names
+                .push(format!("{}-{WORKSPACE_VOLUME}", ctx.resource_name));
+        }
         setup.mounts.push(Mount {
-            source: ctx.layout.workspace(ctx.run.id),
-            target: "/kfp-workspace".to_owned(),
+            source: folder,
+            target: WORKSPACE_MOUNT.to_owned(),
             read_only: false,
         });
     }
@@ -330,6 +337,33 @@ fn volumes(
     Ok(())
 }
 
+/// Where steps see the run's workspace, and the name KFP gives its volume.
+pub(crate) const WORKSPACE_MOUNT: &str = "/kfp-workspace";
+const WORKSPACE_VOLUME: &str = "kfp-workspace";
+
+/// Whether a step uses the workspace as KFP's driver decides it (`needsWorkspaceMount`): an
+/// input parameter names it (its placeholder, its mount path, or the folder the placeholder
+/// resolved to here), or an input artifact lives in it (`_kfp_workspace` in its metadata).
+fn uses_the_workspace(inputs: &TaskIo, folder: &std::path::Path) -> bool {
+    let folder = folder.display().to_string();
+    let names_it = |text: &str| {
+        text.contains("{{$.workspace_path}}")
+            || text.contains(WORKSPACE_MOUNT)
+            || text.contains(&folder)
+    };
+    let parameter = inputs
+        .parameters
+        .values()
+        .any(|v| v.as_str().is_some_and(names_it));
+    let artifact = inputs.artifacts.values().any(|list| {
+        list.first()
+            .and_then(|a| a.metadata.get("_kfp_workspace"))
+            .and_then(Value::as_bool)
+            == Some(true)
+    });
+    parameter || artifact
+}
+
 /// `fieldPathAsEnv` over the task's labels and annotations (empty when absent, as in a pod).
 fn pod_metadata(config: &KubernetesExecutorConfig, setup: &mut PlatformSetup) {
     let labels = config
@@ -367,45 +401,38 @@ fn bracketed(path: &str, prefix: &str) -> Option<String> {
     Some(rest.trim_matches(|c| c == '\'' || c == '"').to_owned())
 }
 
-/// Wraps a command so that it sees the mounts: a private mount namespace (`unshare`) in which
-/// each folder is bind-mounted at its target before the command runs. Needs root.
-pub fn wrap_with_mounts(argv: Vec<String>, mounts: &[Mount]) -> Result<Vec<String>, String> {
-    if mounts.is_empty() {
-        return Ok(argv);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::ArtifactRef;
+
+    #[test]
+    fn the_workspace_is_used_as_kfps_driver_decides() {
+        let folder = std::path::Path::new("/data/workspaces/run-1");
+        let with = |value: &str| {
+            let mut inputs = TaskIo::default();
+            inputs.parameters.insert("p".into(), json!(value));
+            inputs
+        };
+        assert!(!uses_the_workspace(&TaskIo::default(), folder));
+        assert!(!uses_the_workspace(&with("/data/other"), folder));
+        assert!(uses_the_workspace(
+            &with("/data/workspaces/run-1/x"),
+            folder
+        ));
+        assert!(uses_the_workspace(&with("/kfp-workspace/x"), folder));
+        assert!(uses_the_workspace(&with("{{$.workspace_path}}/x"), folder));
+        let mut artifact = TaskIo::default();
+        artifact.artifacts.insert(
+            "a".into(),
+            vec![ArtifactRef {
+                id: 1,
+                name: "a".into(),
+                uri: "/elsewhere".into(),
+                artifact_type: json!({}),
+                metadata: json!({"_kfp_workspace": true}),
+            }],
+        );
+        assert!(uses_the_workspace(&artifact, folder));
     }
-    let mut script = String::new();
-    let mut paths = Vec::new();
-    for mount in mounts {
-        if !mount.target.starts_with('/') {
-            return Err(format!("the mount path `{}` is not absolute", mount.target));
-        }
-        std::fs::create_dir_all(&mount.source)
-            .map_err(|e| format!("cannot create {}: {e}", mount.source.display()))?;
-        std::fs::create_dir_all(&mount.target).map_err(|e| {
-            format!(
-                "cannot create the mount point {} ({e}); mounts on the local executor need root",
-                mount.target
-            )
-        })?;
-        script.push_str("mount --bind \"$1\" \"$2\" && shift 2 && ");
-        paths.push(mount.source.display().to_string());
-        paths.push(mount.target.clone());
-    }
-    script.push_str("exec \"$@\"");
-    let mut wrapped: Vec<String> = [
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "sh",
-        "-c",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    wrapped.push(script);
-    wrapped.push("weir-mount".to_owned());
-    wrapped.extend(paths);
-    wrapped.extend(argv);
-    Ok(wrapped)
 }

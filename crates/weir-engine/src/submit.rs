@@ -206,8 +206,7 @@ pub(crate) fn context(shared: &Shared, mut run: Run) -> Result<RunContext, Engin
         .as_ref()
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| shared.layout.artifact_root());
-    let short_id: String = run.id.to_string().chars().take(8).collect();
-    let resource_name = format!("{}-{short_id}", document.spec.name());
+    let resource_name = crate::context::resource_name(document.spec.name(), run.id);
     Ok(RunContext {
         run,
         document,

@@ -656,3 +656,24 @@ fn container_exit_codes_and_timeouts_are_clear_task_errors() {
     let left = containers_labelled(&setup.socket, &format!("weir.run-id={run_id}"));
     assert!(left.is_empty(), "containers left behind: {left:?}");
 }
+
+/// Issue 12 in containers: a fresh home per step and a volume per run. The isolation fixture
+/// twice in a row with the cache off (its `mkdir ~/.ssh` and the `mkdir` in the volume fail on
+/// a second run that shares either), and its fixed mount paths never appear on the host.
+#[test]
+fn container_steps_get_fresh_homes_and_a_volume_per_run() {
+    let Some(socket) = engine_socket() else {
+        return;
+    };
+    let setup = Setup::new(socket);
+    crate::isolation::assert_no_mount_paths_on_the_host("before the test");
+    crate::isolation::set_the_secret(weir().arg("--data-dir").arg(&setup.data));
+    let mut volumes = Vec::new();
+    for _ in 0..2 {
+        let (code, run, stderr) = setup.run_json(&fixture("isolation.yaml"), &["--no-cache"]);
+        assert_eq!(code, Some(0), "{stderr}\n{run:#}");
+        volumes.push(task(&run, "createpvc")["outputs"]["parameters"]["name"].clone());
+    }
+    assert_ne!(volumes[0], volumes[1]);
+    crate::isolation::assert_no_mount_paths_on_the_host("after two runs in containers");
+}

@@ -5,6 +5,7 @@ mod conformance;
 mod container;
 mod demo;
 mod engine;
+mod isolation;
 mod live;
 mod remote;
 

@@ -178,7 +178,7 @@ impl Driver {
                 return Ok(Prepared::Volume);
             }
             return Ok(
-                match crate::volumes::run_volume_step(&ctx, container, inputs) {
+                match crate::volumes::run_volume_step(&ctx, id, container, inputs) {
                     Some(Ok(outputs)) => Prepared::Ended(Box::new(TaskUpdate {
                         outputs: Some(outputs.to_value()),
                         ..TaskUpdate::state(TaskState::Succeeded)

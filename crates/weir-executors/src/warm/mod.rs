@@ -44,9 +44,11 @@ pub use script::{kfp_program, KfpProgram};
 use server::{Event, Server};
 
 /// Environment variables that change how an interpreter starts or what it imports; a server
-/// serves only steps whose values match its own.
+/// serves only steps whose values match its own. HOME is not one: every step has a fresh, empty
+/// home of its own (so no user site-packages), and a server starts in an empty home too, so a
+/// step's interpreter starts the same either way; the child takes the step's HOME.
 fn shapes_the_interpreter(name: &str) -> bool {
-    matches!(name, "PATH" | "HOME" | "LANG" | "VIRTUAL_ENV")
+    matches!(name, "PATH" | "LANG" | "VIRTUAL_ENV")
         || name.starts_with("LC_")
         || name.starts_with("PYTHON")
 }
@@ -128,8 +130,12 @@ impl WarmPythons {
                 .append(true)
                 .open(&log_path)
                 .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+            let home = self.root.join("home");
+            std::fs::create_dir_all(&home)
+                .map_err(|e| format!("cannot create {}: {e}", home.display()))?;
             let mut env = key.env.clone();
             env.insert("_KFP_RUNTIME".to_owned(), "true".to_owned());
+            env.insert("HOME".to_owned(), home.display().to_string());
             Server::start(
                 &key.interpreter,
                 &key.module,

@@ -41,6 +41,8 @@ def main(*args):
         "stdin_is_null": os.path.realpath("/proc/self/fd/0") == "/dev/null",
         "executable": sys.executable,
         "main_module": sys.modules["__main__"].__spec__.name,
+        "home": os.path.expanduser("~"),
+        "nothing_from_a_home_on_sys_path": not any(p.startswith(os.path.expanduser("~")) for p in sys.path),
     }
     for key, value in sorted(seen.items()):
         print(f"{key}={value!r}")
@@ -80,6 +82,9 @@ impl Fixture {
         let cwd = self.root.join(name);
         let tmp = cwd.join("tmp");
         std::fs::create_dir_all(&tmp).expect("scratch");
+        // Each step has a home of its own, as the engine gives it.
+        let home = cwd.join("home");
+        std::fs::create_dir_all(&home).expect("home");
         let argv = ["sh", "-ec", &script("weirtest.executor"), source]
             .into_iter()
             .chain(args.iter().copied())
@@ -94,7 +99,7 @@ impl Fixture {
             ),
             ("PYTHONUNBUFFERED".to_owned(), "1".to_owned()),
             ("TMPDIR".to_owned(), tmp.display().to_string()),
-            ("HOME".to_owned(), self.root.display().to_string()),
+            ("HOME".to_owned(), home.display().to_string()),
             ("STEP_ONLY".to_owned(), name.to_owned()),
         ]);
         ProcessSpec {
@@ -147,6 +152,8 @@ async fn a_warm_step_sees_what_the_command_run_as_written_sees() {
         "file_in_tmpdir=True",
         "main_module='weirtest.executor'",
         "('_KFP_RUNTIME', 'true')",
+        "/warm/home'",
+        "nothing_from_a_home_on_sys_path=True",
     ] {
         assert!(seen.contains(expected), "{expected} not in {seen}");
     }
@@ -166,7 +173,11 @@ async fn exit_codes_errors_and_reuse() {
         let outcome = warm.run(spec, &cancel).await.expect("warm");
         assert!(outcome.succeeded(), "{outcome:?}");
     }
-    assert_eq!(log_of(&first), log_of(&second), "one server serves both");
+    assert_eq!(
+        log_of(&first),
+        log_of(&second),
+        "one server serves both, each step with a home of its own"
+    );
     assert!(log_of(&first).ends_with(" True\n"), "{}", log_of(&first));
 
     let exits = fixture.spec("exits", "def main():\n    return 3\n", &[]);
@@ -264,6 +275,8 @@ fn interpreter_shaping_variables() {
     assert!(shapes_the_interpreter("VIRTUAL_ENV"));
     assert!(!shapes_the_interpreter("KFP_POD_NAME"));
     assert!(!shapes_the_interpreter("TMPDIR"));
+    // Every step has its own HOME; one server serves them all (`exit_codes_errors_and_reuse`).
+    assert!(!shapes_the_interpreter("HOME"));
 }
 
 /// Whether a process with this pid is alive (zombies count as gone).
