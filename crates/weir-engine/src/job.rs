@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use weir_executors::{ProcessSpec, PythonEnvs, Termination};
+use weir_executors::{PythonEnvs, PythonMount, StepExecutor, Termination};
 use weir_spec::model::{parse_duration_seconds, RetryPolicy};
 use weir_store::{MetadataStore, NewArtifact, TaskUpdate};
 use weir_types::{RunId, TaskState};
@@ -35,7 +35,7 @@ pub struct JobEnv {
     pub run_id: RunId,
     pub kill_grace: Duration,
     pub events: tokio::sync::broadcast::Sender<crate::EngineEvent>,
-    pub executor: Arc<crate::exec::Executor>,
+    pub executor: Arc<dyn StepExecutor>,
 }
 
 /// Retries of a task: `retryPolicy`, with the SDK's defaults.
@@ -102,7 +102,7 @@ async fn run_attempts(
     cancel: &CancellationToken,
 ) -> Result<JobOutcome, String> {
     let mut process_env = plan.env.clone();
-    let mut python_for_container = None;
+    let mut python_mount = None;
     if let Some(requirements) = &plan.requirements {
         let python = env
             .python
@@ -117,8 +117,8 @@ async fn run_attempts(
             _ = cancel.cancelled() => return Ok(JobOutcome::Canceled),
         };
         prepared.apply(&mut process_env);
-        python_for_container = Some(crate::exec::PythonForContainer {
-            prepared,
+        python_mount = Some(PythonMount {
+            bin_dir: prepared.bin_dir.clone(),
             envs_root: python.root().to_path_buf(),
             interpreter: python.interpreter().to_path_buf(),
         });
@@ -157,25 +157,15 @@ async fn run_attempts(
                 &format!("\n--- weir: attempt {attempt} ---\n"),
             );
         }
-        let spec = ProcessSpec {
-            argv: plan.argv.clone(),
-            env: process_env.clone(),
-            cwd: plan.scratch.clone(),
-            log_path: plan.log_path.clone(),
-            timeout: plan.timeout,
-            kill_grace: env.kill_grace,
-            limits: plan.limits.clone(),
-            pid_file: Some(plan.scratch.join("pid")),
-        };
-        let inputs_before = snapshot(&plan.protected_inputs);
-        let outcome = crate::exec::run_step(
-            &env.executor,
+        let mut launch = crate::exec::step_launch(
             plan,
-            &spec,
-            python_for_container.as_ref(),
-            cancel,
-        )
-        .await;
+            process_env.clone(),
+            python_mount.clone(),
+            env.kill_grace,
+        );
+        env.executor.prepare(&mut launch)?;
+        let inputs_before = snapshot(&plan.protected_inputs);
+        let outcome = env.executor.run(&launch, cancel).await;
         if let Some(changed) = modified_input(&plan.protected_inputs, &inputs_before) {
             return Ok(JobOutcome::Failed { error: changed });
         }

@@ -35,6 +35,7 @@ impl ProvisionedArtifact {
 /// resolved inputs, so that a resumed run builds the same plan again.
 #[derive(Debug, Clone)]
 pub struct LaunchPlan {
+    pub run_id: weir_types::RunId,
     pub task_id: TaskId,
     pub argv: Vec<String>,
     pub env: BTreeMap<String, String>,
@@ -52,13 +53,14 @@ pub struct LaunchPlan {
     pub timeout: Option<Duration>,
     /// Input artifacts the step reads in place from other steps' outputs: (input name, path).
     pub protected_inputs: Vec<(String, PathBuf)>,
+    /// The local paths of every input artifact (KFP's local forms of remote URIs).
+    pub input_paths: Vec<PathBuf>,
     /// The component's image as the spec names it (the container executor maps and runs it).
     pub image: String,
     /// GPUs the step asks for (`set_accelerator_limit`); the container executor requests them.
     pub gpus: Option<u32>,
-    /// Folders at fixed paths (volumes, secrets, the workspace), for the container executor; the
-    /// process executor wraps the command instead (see `exec::attach_platform`).
-    pub mounts: Vec<crate::platform::Mount>,
+    /// Folders the step sees at fixed paths (volumes, secrets, the workspace).
+    pub mounts: Vec<weir_executors::Bind>,
     /// The platform's `imagePullPolicy` for the container executor.
     pub pull_policy: weir_executors::PullPolicy,
     /// Which of the step's folders are made before it runs.
@@ -187,6 +189,7 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
     };
     Ok(LaunchPlan {
         folders,
+        run_id,
         task_id: input.task_id,
         argv,
         env,
@@ -208,6 +211,14 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
                     .map(move |a| (name.clone(), PathBuf::from(a.local_path())))
             })
             .filter(|(_, path)| path.starts_with(&ctx.pipeline_root))
+            .collect(),
+        input_paths: input
+            .inputs
+            .artifacts
+            .values()
+            .flatten()
+            .map(|a| PathBuf::from(a.local_path()))
+            .filter(|path| path.is_absolute())
             .collect(),
         limits: limits(input.container),
         timeout: input.platform.timeout,
@@ -341,7 +352,10 @@ fn base_env(
     );
     env.insert("KFP_POD_UID".to_owned(), input.task_id.to_string());
     env.insert("WEIR_RUN_ID".to_owned(), ctx.run.id.to_string());
-    env.insert("WEIR_TASK_ID".to_owned(), input.task_id.to_string());
+    env.insert(
+        weir_executors::TASK_ID_ENV.to_owned(),
+        input.task_id.to_string(),
+    );
     env
 }
 

@@ -8,8 +8,7 @@
 //! (`exec.rs`, [`ExecutorConfig`]).
 //!
 //! The engine knows the store only through `MetadataStore` and the executors only through
-//! `weir-executors`' process and container APIs. It does not know about HTTP or the command
-//! line.
+//! `weir-executors`' `StepExecutor` contract. It does not know about HTTP or the command line.
 
 mod cache;
 mod context;
@@ -18,7 +17,6 @@ mod exec;
 mod io;
 mod job;
 mod launch;
-mod mounts;
 mod platform;
 mod resolve;
 mod submit;
@@ -36,12 +34,13 @@ use weir_store::{MetadataStore, Run, StoreError};
 use weir_types::{RunId, RunState, TaskId, TaskKind, TaskState};
 
 pub use context::Layout;
-pub use exec::{ContainerOptions, ExecutorConfig, NETWORK_ENV};
+pub use exec::ExecutorConfig;
 pub use io::{ArtifactRef, TaskIo};
 pub use platform::config_map_key;
 pub use submit::{complete_parameters, RunLinks, SubmitRequest};
 pub use value::{parse_cli_value, text_form};
 pub use weir_executors::{Bind, ImageMap, NetworkMode};
+pub use weir_executors::{ContainerOptions, NETWORK_ENV};
 
 /// Why the engine could not do what it was asked.
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +148,7 @@ pub(crate) struct Shared {
     pub(crate) kill_grace: Duration,
     pub(crate) host_path: String,
     pub(crate) events: broadcast::Sender<EngineEvent>,
-    pub(crate) executor: Arc<exec::Executor>,
+    pub(crate) executor: Arc<dyn weir_executors::StepExecutor>,
 }
 
 impl Shared {
@@ -179,12 +178,12 @@ impl Engine {
                 kill_grace: config.kill_grace,
                 host_path,
                 events,
-                executor: Arc::new(exec::Executor::new(
+                executor: exec::executor_for(
                     &config.executor,
                     &layout,
                     config.warm_python,
                     config.kill_grace,
-                )),
+                ),
             }),
         }
     }
@@ -201,7 +200,7 @@ impl Engine {
     /// is reported before a run starts, and removes containers left by runs that have ended.
     /// Returns where the engine listens (`None` for host processes).
     pub async fn check_executor(&self) -> Result<Option<String>, String> {
-        self.shared.executor.check(self.shared.store.as_ref()).await
+        exec::check(self.shared.executor.as_ref(), self.shared.store.as_ref()).await
     }
 
     /// Events of every run this engine drives.

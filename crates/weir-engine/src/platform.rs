@@ -12,26 +12,23 @@ use serde_json::{json, Value};
 use weir_spec::model::{InputParameterSpec, KubernetesExecutorConfig, ParameterSource};
 use weir_store::MetadataStore;
 
+use weir_executors::{Bind as Mount, PullPolicy};
+
 use crate::context::RunContext;
 use crate::io::TaskIo;
 use crate::value::text_form;
-
-/// A folder made visible to the task at a fixed path.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mount {
-    pub source: PathBuf,
-    pub target: String,
-    /// Secrets and config maps are mounted read-only in containers, as in a pod.
-    pub read_only: bool,
-}
 
 /// What the platform configuration adds to a task.
 #[derive(Debug, Clone, Default)]
 pub struct PlatformSetup {
     pub env: BTreeMap<String, String>,
     pub timeout: Option<Duration>,
+    /// Folders made visible to the task at fixed paths; secrets and config maps read-only, as
+    /// in a pod.
     pub mounts: Vec<Mount>,
     pub pvc_names: Vec<String>,
+    /// `imagePullPolicy`, when the platform sets one.
+    pub pull_policy: Option<PullPolicy>,
     /// Labels, annotations, node selector, tolerations...: recorded on the task.
     pub recorded: Value,
 }
@@ -114,6 +111,15 @@ pub async fn setup(
         if seconds > 0.0 {
             setup.timeout = Some(Duration::from_secs_f64(seconds));
         }
+    }
+    if let Some(policy) = config
+        .image_pull_policy
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        setup.pull_policy = Some(PullPolicy::parse(policy).ok_or_else(|| {
+            format!("the image pull policy `{policy}` is not IfNotPresent, Always or Never")
+        })?);
     }
     let mut recorded = serde_json::Map::new();
     for (key, value) in [

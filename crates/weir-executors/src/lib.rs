@@ -10,16 +10,19 @@
 //! caller turns a task into a [`process::ProcessSpec`] and an outcome back into task state.
 
 pub mod container;
+mod contract;
 pub mod process;
 pub mod pyenv;
 pub mod warm;
 
 pub use container::{
-    run_container, Bind, ContainerEngine, ContainerError, ContainerTask, ImageMap, ImageMapError,
-    NetworkMode, PullPolicy,
+    run_container, same_path, Bind, ContainerEngine, ContainerError, ContainerExecutor,
+    ContainerOptions, ContainerTask, ImageMap, ImageMapError, NetworkMode, PullPolicy, NETWORK_ENV,
 };
+pub use contract::{Leftover, PythonMount, StepExecutor, StepLaunch, StepRef, TASK_ID_ENV};
 pub use process::{
-    run_process, stop_leftover_group, ProcessOutcome, ProcessSpec, ResourceLimits, Termination,
+    pid_file, run_process, stop_leftover_group, ProcessExecutor, ProcessOutcome, ProcessSpec,
+    ResourceLimits, Termination,
 };
 pub use pyenv::{PipInstall, PreparedEnv, PyEnvError, PythonEnvs, Requirements};
 pub use warm::WarmPythons;

@@ -199,13 +199,19 @@ impl Driver {
         let task = self.tasks[&id].clone();
         if task.state == TaskState::Running {
             // Weir stopped while the step ran; its processes may still be running.
-            let pid_file = self
-                .ctx
-                .layout
-                .task_scratch(self.ctx.run.id, id)
-                .join("pid");
-            let marker = format!("WEIR_TASK_ID={id}");
-            weir_executors::stop_leftover_group(&pid_file, &marker, self.shared.kill_grace).await;
+            let scratch = self.ctx.layout.task_scratch(self.ctx.run.id, id);
+            let log_path = self.ctx.layout.task_log(self.ctx.run.id, id);
+            let (run_id, task_id) = (self.ctx.run.id.to_string(), id.to_string());
+            let step = weir_executors::StepRef {
+                run_id: &run_id,
+                task_id: &task_id,
+                scratch: &scratch,
+                log_path: &log_path,
+            };
+            self.shared
+                .executor
+                .recover(step, self.shared.kill_grace)
+                .await;
             let update = TaskUpdate {
                 started_at: Some(None),
                 ..TaskUpdate::state(TaskState::Pending)

@@ -263,13 +263,11 @@ impl Driver {
             Ok(plan) => plan,
             Err(message) => return Ok(failed(message)),
         };
-        if let Err(message) =
-            crate::exec::attach_platform(&self.shared.executor, &mut launch_plan, &setup)
-        {
-            return Ok(failed(message));
+        launch_plan.mounts = setup.mounts.clone();
+        if let Some(policy) = setup.pull_policy {
+            launch_plan.pull_policy = policy;
         }
-        if matches!(*self.shared.executor, crate::exec::Executor::Container(_)) {
-            // The container executor mounts them all.
+        if self.shared.executor.mounts_every_folder() {
             launch_plan.folders = crate::launch::Folders::ALL;
         }
         let mut details = json!({

@@ -10,6 +10,7 @@
 //! limit is [`Termination::OutOfMemory`]. The container is removed once it has ended.
 
 mod create;
+mod executor;
 mod image;
 mod list;
 mod logs;
@@ -23,6 +24,7 @@ use bollard::Docker;
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
+pub use executor::{same_path, ContainerExecutor, ContainerOptions, NETWORK_ENV};
 pub use image::{ImageMap, ImageMapError, PullPolicy};
 pub use task::{Bind, ContainerTask, NetworkMode};
 

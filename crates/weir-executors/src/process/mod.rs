@@ -11,8 +11,12 @@
 //! then runs without a limit). The CPU limit is recorded only: capping CPU needs cgroups, which
 //! the local executor does not manage.
 
+mod executor;
 pub(crate) mod logs;
+mod mounts;
 pub(crate) mod program;
+
+pub use executor::{pid_file, ProcessExecutor};
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt as _;

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use crate::platform::Mount;
+use crate::Bind;
 
 /// The shell functions the wrapper script uses; `$1` of `cover` is the folder to cover, `$2`
 /// the empty folder where the cover is built.
@@ -35,13 +35,13 @@ const COVER_FUNCTION: &str = r#"cover() {
 /// `scratch` is the step's scratch folder, where the covers' mount points are made.
 pub fn wrap_with_mounts(
     argv: Vec<String>,
-    mounts: &[Mount],
+    mounts: &[Bind],
     scratch: &Path,
 ) -> Result<Vec<String>, String> {
     if mounts.is_empty() {
         return Ok(argv);
     }
-    let mut ordered: Vec<&Mount> = mounts.iter().collect();
+    let mut ordered: Vec<&Bind> = mounts.iter().collect();
     // A mount inside another one's target is made after it.
     ordered.sort_by_key(|m| Path::new(&m.target).components().count());
     let mut covers = BTreeSet::new();
@@ -123,7 +123,7 @@ struct Script {
 
 /// The script: cover the folders (deepest first, the root last), make the mount points, bind
 /// the sources, then run the command (chrooted into the root's cover when there is one).
-fn script(mounts: &[&Mount], covers: &BTreeSet<PathBuf>, work: &Path) -> Script {
+fn script(mounts: &[&Bind], covers: &BTreeSet<PathBuf>, work: &Path) -> Script {
     let mut text = String::from(COVER_FUNCTION);
     let mut args = Vec::new();
     let arg = |value: String, args: &mut Vec<String>| {
