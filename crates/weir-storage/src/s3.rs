@@ -12,7 +12,8 @@ use crate::uri::S3Uri;
 /// A client for the bucket of `uri`, and the endpoint it talks to as error messages name it.
 ///
 /// With a custom endpoint, buckets are addressed path-style (`http://host/bucket/key`), which
-/// every S3-compatible server accepts, and an `http://` endpoint is used as given.
+/// every S3-compatible server accepts, and an `http://` endpoint is used as given. On AWS itself
+/// they are addressed as the AWS SDKs do (see [`path_style`]).
 pub(crate) fn open_bucket(
     uri: &S3Uri,
     settings: &S3Settings,
@@ -33,7 +34,7 @@ pub(crate) fn open_bucket(
         .with_region(region)
         .with_access_key_id(access_key_id)
         .with_secret_access_key(secret_access_key)
-        .with_virtual_hosted_style_request(false)
+        .with_virtual_hosted_style_request(!path_style(endpoint, &uri.bucket))
         .with_retry(retry)
         .with_client_options(client);
     if let Some(token) = &settings.session_token {
@@ -50,4 +51,23 @@ pub(crate) fn open_bucket(
         None => format!("AWS S3 in {region}"),
     };
     Ok((Arc::new(store), described))
+}
+
+/// Whether the bucket goes in the path rather than the host name: always with a custom
+/// endpoint; on AWS only for bucket names with dots, which TLS certificates for
+/// `*.s3.<region>.amazonaws.com` do not cover (the AWS SDKs do the same).
+fn path_style(endpoint: Option<&str>, bucket: &str) -> bool {
+    endpoint.is_some() || bucket.contains('.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_style;
+
+    #[test]
+    fn custom_endpoints_and_dotted_buckets_are_path_style() {
+        assert!(path_style(Some("http://localhost:9000"), "mlpipeline"));
+        assert!(path_style(None, "my.bucket"));
+        assert!(!path_style(None, "mlpipeline"));
+    }
 }

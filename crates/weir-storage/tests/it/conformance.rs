@@ -156,32 +156,18 @@ async fn ranges_stream_the_bytes_asked_for(fixture: Fixture) {
         .await
         .expect("upload");
 
-    let whole = fixture.root.read("data", None).await.expect("read");
-    assert_eq!(whole.object_size, 1000);
-    assert_pattern_stream(whole, 0..1000).await;
-    assert_pattern_stream(
-        fixture
-            .root
-            .read("data", Some(10..20))
-            .await
-            .expect("range"),
-        10..20,
-    )
-    .await;
-    assert_pattern_stream(
-        fixture
-            .root
-            .read("data", Some(990..5000))
-            .await
-            .expect("tail"),
-        990..1000,
-    )
-    .await;
-    assert_pattern_stream(
-        fixture.root.read("data", Some(7..7)).await.expect("empty"),
-        7..7,
-    )
-    .await;
+    // (range asked for, bytes streamed): an end past the object's end is cut to it.
+    let cases = [
+        (None, 0..1000),
+        (Some(10..20), 10..20),
+        (Some(990..5000), 990..1000),
+        (Some(7..7), 7..7),
+    ];
+    for (asked, streamed) in cases {
+        let stream = fixture.root.read("data", asked).await.expect("read");
+        assert_eq!(stream.object_size, 1000);
+        assert_pattern_stream(stream, streamed).await;
+    }
     assert!(
         fixture.root.read("data", Some(2000..3000)).await.is_err(),
         "a start past the end"
