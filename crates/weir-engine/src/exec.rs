@@ -141,8 +141,8 @@ pub(crate) fn attach_platform(
             plan.mounts = setup.mounts.clone();
             if let Some(policy) = setup
                 .recorded
-                .get("imagePullPolicy")
-                .and_then(|p| p.as_str())
+                .image_pull_policy
+                .as_deref()
                 .filter(|p| !p.is_empty())
             {
                 plan.pull_policy = PullPolicy::parse(policy).ok_or_else(|| {
