@@ -1,26 +1,22 @@
-//! The JSON shapes of a task's inputs and outputs as the store keeps them.
+//! What the engine adds to the store's task data ([`TaskIo`], [`ArtifactRef`]): the KFP forms
+//! of an artifact (its `RuntimeArtifact` in an ExecutorInput, its local path) and the type an
+//! artifact gets from the spec.
 
-use std::collections::BTreeMap;
+use serde_json::{json, Value};
+use weir_spec::model::ArtifactTypeSchema;
+pub(crate) use weir_store::{ArtifactRef, ArtifactType, TaskIo};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
-
-/// A recorded artifact as inputs and outputs refer to it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArtifactRef {
-    /// The store's artifact id (KFP passes MLMD ids as the artifact `name`).
-    pub id: i64,
-    pub name: String,
-    pub uri: String,
-    #[serde(rename = "type")]
-    pub artifact_type: Value,
-    #[serde(default)]
-    pub metadata: Value,
+/// An artifact as a step sees it.
+pub(crate) trait KfpArtifact {
+    /// The `RuntimeArtifact` JSON of an input artifact in the ExecutorInput.
+    fn runtime_artifact(&self) -> Value;
+    /// The local path of the artifact: Weir's local URIs are paths; remote schemes map to the
+    /// mount points KFP components expect.
+    fn local_path(&self) -> String;
 }
 
-impl ArtifactRef {
-    /// The `RuntimeArtifact` JSON of an input artifact in the ExecutorInput.
-    pub fn runtime_artifact(&self) -> Value {
+impl KfpArtifact for ArtifactRef {
+    fn runtime_artifact(&self) -> Value {
         json!({
             "name": self.id.to_string(),
             "type": self.artifact_type,
@@ -29,9 +25,7 @@ impl ArtifactRef {
         })
     }
 
-    /// The local path of the artifact: Weir's local URIs are paths; remote schemes map to the
-    /// mount points KFP components expect.
-    pub fn local_path(&self) -> String {
+    fn local_path(&self) -> String {
         local_path(&self.uri)
     }
 }
@@ -50,26 +44,29 @@ pub fn local_path(uri: &str) -> String {
     uri.to_owned()
 }
 
-/// Parameters and artifacts, as inputs or outputs of a task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TaskIo {
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub parameters: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub artifacts: BTreeMap<String, Vec<ArtifactRef>>,
+/// The type recorded with an artifact of the spec's `type_schema`: the same fields.
+pub(crate) fn artifact_type(schema: &ArtifactTypeSchema) -> ArtifactType {
+    ArtifactType {
+        schema_title: schema.schema_title.clone(),
+        schema_version: schema.schema_version.clone(),
+        instance_schema: schema.instance_schema.clone(),
+        extra: schema.extra.clone(),
+    }
 }
 
-impl TaskIo {
-    pub fn from_value(value: &Value) -> TaskIo {
-        serde_json::from_value(value.clone()).unwrap_or_default()
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or_else(|_| json!({}))
-    }
-
-    /// A parameter that was supplied (null counts as not supplied, as in KFP's driver).
-    pub fn parameter(&self, name: &str) -> Option<&Value> {
-        self.parameters.get(name).filter(|v| !v.is_null())
+    #[test]
+    fn an_artifact_type_is_written_as_the_spec_writes_it() {
+        let schema: ArtifactTypeSchema = serde_json::from_value(json!({
+            "schemaTitle": "system.Model", "schemaVersion": "0.0.1", "custom": {"a": 1}
+        }))
+        .expect("a type schema");
+        assert_eq!(
+            json!(artifact_type(&schema)),
+            serde_json::to_value(&schema).expect("serializes")
+        );
     }
 }

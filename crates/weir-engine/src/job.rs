@@ -326,12 +326,7 @@ async fn collect_outputs(env: &JobEnv, plan: &LaunchPlan) -> Result<TaskIo, Stri
                     task_id: Some(plan.task_id),
                     name: provisioned.name.clone(),
                     uri: uri.clone(),
-                    schema_title: provisioned
-                        .artifact_type
-                        .get("schemaTitle")
-                        .and_then(Value::as_str)
-                        .unwrap_or("system.Artifact")
-                        .to_owned(),
+                    schema_title: provisioned.artifact_type.title().to_owned(),
                     metadata: metadata.clone(),
                 })
                 .await

@@ -13,7 +13,7 @@ use weir_spec::placeholder::{segments, CommandItem, Placeholder, Segment};
 use weir_types::TaskId;
 
 use crate::context::RunContext;
-use crate::io::{local_path, TaskIo};
+use crate::io::{artifact_type, local_path, ArtifactType, KfpArtifact, TaskIo};
 use crate::value::text_form;
 
 /// An output artifact as provisioned before the task runs.
@@ -21,7 +21,7 @@ use crate::value::text_form;
 pub struct ProvisionedArtifact {
     pub name: String,
     pub uri: String,
-    pub artifact_type: Value,
+    pub artifact_type: ArtifactType,
     pub metadata: Value,
 }
 
@@ -125,7 +125,7 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         .map(|(name, spec)| ProvisionedArtifact {
             name: name.clone(),
             uri: task_root.join(name).display().to_string(),
-            artifact_type: serde_json::to_value(&spec.artifact_type).unwrap_or_else(|_| json!({})),
+            artifact_type: artifact_type(&spec.artifact_type),
             metadata: spec.metadata.clone().unwrap_or_else(|| json!({})),
         })
         .collect();

@@ -35,7 +35,7 @@ use weir_types::{RunId, RunState, TaskId, TaskKind, TaskState};
 
 pub use context::Layout;
 pub use exec::ExecutorConfig;
-pub use io::{ArtifactRef, TaskIo};
+pub use io::local_path;
 pub use platform::config_map_key;
 pub use submit::{complete_parameters, RunLinks, SubmitRequest};
 pub use value::{parse_cli_value, text_form};

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use weir_spec::model::{InputParameterSpec, KubernetesExecutorConfig, ParameterSource};
-use weir_store::MetadataStore;
+use weir_store::{MetadataStore, PlatformDetails};
 
 use weir_executors::{Bind as Mount, PullPolicy};
 
@@ -30,7 +30,7 @@ pub struct PlatformSetup {
     /// `imagePullPolicy`, when the platform sets one.
     pub pull_policy: Option<PullPolicy>,
     /// Labels, annotations, node selector, tolerations...: recorded on the task.
-    pub recorded: Value,
+    pub recorded: PlatformDetails,
 }
 
 /// Where a platform name parameter may read a value from.
@@ -121,27 +121,18 @@ pub async fn setup(
             format!("the image pull policy `{policy}` is not IfNotPresent, Always or Never")
         })?);
     }
-    let mut recorded = serde_json::Map::new();
-    for (key, value) in [
-        (
-            "nodeSelector",
-            config.node_selector.clone().unwrap_or(Value::Null),
-        ),
-        ("tolerations", json!(config.tolerations)),
-        ("nodeAffinity", json!(config.node_affinity)),
-        ("imagePullPolicy", json!(config.image_pull_policy)),
-        ("imagePullSecret", json!(config.image_pull_secret)),
-    ] {
-        let empty = value.is_null() || value.as_array().is_some_and(Vec::is_empty);
-        if !empty {
-            recorded.insert(key.to_owned(), value);
-        }
-    }
-    if let Some(metadata) = &config.pod_metadata {
-        recorded.insert("labels".to_owned(), json!(metadata.labels));
-        recorded.insert("annotations".to_owned(), json!(metadata.annotations));
-    }
-    setup.recorded = Value::Object(recorded);
+    setup.recorded = PlatformDetails {
+        node_selector: config
+            .node_selector
+            .clone()
+            .filter(|v| !v.is_null() && !v.as_array().is_some_and(Vec::is_empty)),
+        tolerations: config.tolerations.clone(),
+        node_affinity: config.node_affinity.clone(),
+        image_pull_policy: config.image_pull_policy.clone(),
+        image_pull_secret: config.image_pull_secret.clone(),
+        labels: config.pod_metadata.as_ref().map(|m| m.labels.clone()),
+        annotations: config.pod_metadata.as_ref().map(|m| m.annotations.clone()),
+    };
     Ok(setup)
 }
 
@@ -410,7 +401,8 @@ fn bracketed(path: &str, prefix: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::ArtifactRef;
+    use serde_json::json;
+    use weir_store::ArtifactRef;
 
     #[test]
     fn the_workspace_is_used_as_kfps_driver_decides() {
@@ -435,7 +427,7 @@ mod tests {
                 id: 1,
                 name: "a".into(),
                 uri: "/elsewhere".into(),
-                artifact_type: json!({}),
+                artifact_type: Default::default(),
                 metadata: json!({"_kfp_workspace": true}),
             }],
         );

@@ -37,7 +37,7 @@ pub fn resolve_inputs(scope: &Scope<'_>, target: &Target<'_>) -> Result<TaskIo, 
                 output_key,
             } => {
                 let producer = successful_producer(scope, name, producer_task)?;
-                let outputs = TaskIo::from_value(&producer.outputs);
+                let outputs = &producer.outputs;
                 match outputs.parameters.get(output_key) {
                     Some(value) => Some(value.clone()),
                     None => {
@@ -76,7 +76,7 @@ pub fn resolve_inputs(scope: &Scope<'_>, target: &Target<'_>) -> Result<TaskIo, 
                 output_key,
             } => {
                 let producer = successful_producer(scope, name, producer_task)?;
-                let outputs = TaskIo::from_value(&producer.outputs);
+                let outputs = &producer.outputs;
                 match outputs.artifacts.get(output_key) {
                     Some(artifacts) => Some(artifacts.clone()),
                     None => {

@@ -238,7 +238,7 @@ pub(crate) async fn prepare_retry(shared: &Shared, run_id: RunId) -> Result<Run,
     };
     let mut deleted = std::collections::HashSet::new();
     for task in tasks.iter().filter(unfinished) {
-        let dispatched = task.details.get("command").is_some();
+        let dispatched = task.details.command.is_some();
         let keep = task.kind.is_dag_like() && task.state != TaskState::Skipped || dispatched;
         let parent_deleted = task.parent_id.is_some_and(|p| deleted.contains(&p));
         if parent_deleted {

@@ -1,4 +1,4 @@
-use weir_types::InvalidTransition;
+use weir_types::{InvalidTransition, RunId, TaskId};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,18 @@ pub enum StoreError {
     InvalidTransition(#[from] InvalidTransition),
     #[error("stored {what} is unreadable: {message}")]
     Corrupt { what: &'static str, message: String },
+    /// A task's inputs, outputs or details that do not decode as the typed data they hold.
+    #[error(
+        "the stored {field} of task {task_id} in run {run_id} are unreadable: {message}; \
+         the database was changed outside Weir or by a newer version"
+    )]
+    CorruptTaskData {
+        run_id: RunId,
+        task_id: TaskId,
+        /// The column: `inputs`, `outputs` or `details`.
+        field: &'static str,
+        message: String,
+    },
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]

@@ -7,13 +7,15 @@
 //! [`ListQuery`], with KFP's semantics. [`SqliteStore`] is the
 //! embedded default; a PostgreSQL store will implement the same trait and pass the same tests.
 //!
-//! This is the only crate with SQL. It knows nothing of pipelines beyond the JSON it stores,
-//! and it enforces the state machines of `weir-types` on every state change.
+//! This is the only crate with SQL. It knows nothing of pipelines beyond the JSON it stores and
+//! the typed data of tasks ([`TaskIo`], [`TaskDetails`]), and it enforces the state machines of
+//! `weir-types` on every state change.
 
 mod error;
 mod list;
 mod model;
 mod sqlite;
+mod task_data;
 
 pub use error::StoreError;
 pub use list::{
@@ -21,6 +23,7 @@ pub use list::{
 };
 pub use model::*;
 pub use sqlite::SqliteStore;
+pub use task_data::{ArtifactRef, ArtifactType, CachedFrom, PlatformDetails, TaskDetails, TaskIo};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -89,12 +92,13 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn get_task(&self, id: TaskId) -> Result<Task>;
     /// Every execution of a run, in creation order.
     async fn list_tasks(&self, run_id: RunId) -> Result<Vec<Task>>;
-    /// [`MetadataStore::list_tasks`] with every task's `details` left `Null`, not read: the
-    /// launch details of a run of 10,000 steps are tens of MB once decoded.
+    /// [`MetadataStore::list_tasks`] with every task's `details` left at
+    /// [`TaskDetails::default`], not read: the launch details of a run of 10,000 steps are tens
+    /// of MB once decoded.
     async fn list_tasks_without_details(&self, run_id: RunId) -> Result<Vec<Task>> {
         let mut tasks = self.list_tasks(run_id).await?;
         for task in &mut tasks {
-            task.details = serde_json::Value::Null;
+            task.details = TaskDetails::default();
         }
         Ok(tasks)
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::task_data::{TaskDetails, TaskIo};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -131,11 +132,11 @@ pub struct NewTask {
     pub kind: TaskKind,
     pub iteration_index: Option<i64>,
     pub state: TaskState,
-    pub inputs: Value,
-    pub details: Value,
+    pub inputs: TaskIo,
+    pub details: TaskDetails,
     pub message: Option<String>,
-    /// Outputs known at creation (a task created CACHED); `{}` otherwise.
-    pub outputs: Value,
+    /// Outputs known at creation (a task created CACHED); empty otherwise.
+    pub outputs: TaskIo,
     /// The log of a step planned before its row is written.
     pub log_path: Option<String>,
 }
@@ -156,10 +157,7 @@ impl NewTask {
             iteration_index: self.iteration_index,
             state: self.state,
             inputs: self.inputs.clone(),
-            outputs: match &self.outputs {
-                Value::Null => Value::Object(Default::default()),
-                outputs => outputs.clone(),
-            },
+            outputs: self.outputs.clone(),
             details: self.details.clone(),
             error: self
                 .message
@@ -186,9 +184,11 @@ pub struct Task {
     pub kind: TaskKind,
     pub iteration_index: Option<i64>,
     pub state: TaskState,
-    pub inputs: Value,
-    pub outputs: Value,
-    pub details: Value,
+    pub inputs: TaskIo,
+    pub outputs: TaskIo,
+    /// Left at its default by
+    /// [`MetadataStore::list_tasks_without_details`](crate::MetadataStore::list_tasks_without_details).
+    pub details: TaskDetails,
     pub error: Option<String>,
     pub attempt: i64,
     pub log_path: Option<String>,
@@ -203,9 +203,9 @@ pub struct TaskUpdate {
     pub state: Option<TaskState>,
     /// Recorded with the state change.
     pub message: Option<String>,
-    pub inputs: Option<Value>,
-    pub outputs: Option<Value>,
-    pub details: Option<Value>,
+    pub inputs: Option<TaskIo>,
+    pub outputs: Option<TaskIo>,
+    pub details: Option<TaskDetails>,
     /// `Some(None)` clears the error.
     pub error: Option<Option<String>>,
     pub attempt: Option<i64>,

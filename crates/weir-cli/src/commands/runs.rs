@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use weir_engine::TaskIo;
 use weir_store::{Run, RunQuery, Task};
 use weir_types::{ExperimentId, RunId, RunState, TaskKind, TaskState};
 
@@ -298,7 +297,7 @@ pub fn print_run_summary(run: &Run, tasks: &[Task]) {
         println!("error     {}", error.lines().next().unwrap_or_default());
     }
     if let Some(root) = tasks.iter().find(|t| t.kind == TaskKind::Root) {
-        let outputs = TaskIo::from_value(&root.outputs);
+        let outputs = &root.outputs;
         for (name, value) in &outputs.parameters {
             println!("output    {name} = {value}");
         }

@@ -3,9 +3,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
 use weir_spec::model::{ComponentSpec, PipelineTaskSpec};
-use weir_store::{NewTask, TaskUpdate};
+use weir_store::{NewTask, TaskDetails, TaskUpdate};
 use weir_types::{TaskId, TaskKind, TaskState};
 
 use super::Driver;
@@ -202,7 +201,7 @@ impl Driver {
             kind,
             state,
             TaskIo::default(),
-            Value::Object(Map::new()),
+            TaskDetails::default(),
             Some(message),
         );
         self.create(task).await?;
@@ -240,19 +239,15 @@ impl Driver {
         kind: TaskKind,
         state: TaskState,
         inputs: TaskIo,
-        mut details: Value,
+        details: TaskDetails,
         message: Option<String>,
     ) -> NewTask {
         let parent_path = &self.tasks[&parent].path;
-        if let Some(map) = details.as_object_mut() {
-            map.insert(
-                "component".to_owned(),
-                Value::String(spec.component_ref.name.clone()),
-            );
-            if spec.runs_after_upstream_completes() {
-                map.insert("exit_task".to_owned(), Value::Bool(true));
-            }
-        }
+        let details = TaskDetails {
+            component: Some(spec.component_ref.name.clone()),
+            exit_task: spec.runs_after_upstream_completes(),
+            ..details
+        };
         NewTask {
             id: TaskId::new(),
             run_id: self.ctx.run.id,
@@ -263,10 +258,10 @@ impl Driver {
             kind,
             iteration_index: None,
             state,
-            inputs: inputs.to_value(),
+            inputs,
             details,
             message,
-            outputs: serde_json::json!({}),
+            outputs: TaskIo::default(),
             log_path: None,
         }
     }
@@ -283,7 +278,7 @@ impl Driver {
             .iter()
             .filter_map(|key| {
                 let task = &self.tasks[self.by_path.get(&format!("{dag_path}/{key}"))?];
-                Some((key.clone(), task.state, TaskIo::from_value(&task.outputs)))
+                Some((key.clone(), task.state, task.outputs.clone()))
             })
             .collect();
         let failed: Vec<&str> = children
@@ -308,7 +303,7 @@ impl Driver {
             .map(|c| dag_outputs(c, &children))
             .unwrap_or_default();
         let update = TaskUpdate {
-            outputs: Some(outputs.to_value()),
+            outputs: Some(outputs),
             error: Some(error),
             ..TaskUpdate::state(state)
         };
@@ -405,10 +400,9 @@ impl Driver {
 /// The component an execution runs, from its details (`root` for the root).
 pub(super) fn component_of(task: &weir_store::Task) -> String {
     task.details
-        .get("component")
-        .and_then(Value::as_str)
-        .unwrap_or(crate::context::ROOT_COMPONENT)
-        .to_owned()
+        .component
+        .clone()
+        .unwrap_or_else(|| crate::context::ROOT_COMPONENT.to_owned())
 }
 
 /// A DAG's outputs from its selectors; with several selectors the first successful producer wins.

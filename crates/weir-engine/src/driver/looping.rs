@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use weir_store::{NewTask, TaskUpdate};
+use weir_store::{NewTask, TaskDetails, TaskUpdate};
 use weir_types::{TaskId, TaskKind, TaskState};
 
 use super::dag::component_of;
@@ -19,16 +19,8 @@ impl Driver {
         let looped = &self.tasks[&loop_id];
         let loop_path = looped.path.clone();
         let component = component_of(looped);
-        let item_count = looped
-            .details
-            .get("items")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        let limit = looped
-            .details
-            .get("parallelism")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as usize;
+        let item_count = looped.details.items.as_ref().map_or(0, Vec::len);
+        let limit = looped.details.parallelism.unwrap_or(0) as usize;
         self.progress.take_ended(loop_id);
         if self.progress.first_walk(loop_id) {
             for index in 0..item_count {
@@ -63,12 +55,7 @@ impl Driver {
         }
         let iterations: Vec<(TaskState, TaskIo)> = (0..item_count)
             .filter_map(|i| self.by_path.get(&format!("{loop_path}[{i}]")))
-            .map(|id| {
-                (
-                    self.tasks[id].state,
-                    TaskIo::from_value(&self.tasks[id].outputs),
-                )
-            })
+            .map(|id| (self.tasks[id].state, self.tasks[id].outputs.clone()))
             .collect();
         if iterations.iter().all(|(state, _)| state.is_terminal()) {
             self.finalize_loop(loop_id, &component, &iterations).await?;
@@ -94,10 +81,13 @@ impl Driver {
             kind: TaskKind::Iteration,
             iteration_index: Some(index as i64),
             state: TaskState::Running,
-            inputs: inputs.to_value(),
-            details: serde_json::json!({"component": component}),
+            inputs,
+            details: TaskDetails {
+                component: Some(component.to_owned()),
+                ..Default::default()
+            },
             message: None,
-            outputs: serde_json::json!({}),
+            outputs: TaskIo::default(),
             log_path: None,
         };
         Ok(self.create(task).await?.id)
@@ -115,7 +105,7 @@ impl Driver {
         let base = match self.iteration_inputs.get(&loop_id) {
             Some(base) => base.clone(),
             None => {
-                let mut base = TaskIo::from_value(&looped.inputs);
+                let mut base = looped.inputs.clone();
                 if let Some(items_input) = spec
                     .parameter_iterator
                     .as_ref()
@@ -132,7 +122,8 @@ impl Driver {
         if let Some(iterator) = &spec.parameter_iterator {
             let item = self.tasks[&loop_id]
                 .details
-                .get("items")
+                .items
+                .as_ref()
                 .and_then(|items| items.get(index))
                 .cloned()
                 .unwrap_or(Value::Null);
@@ -190,7 +181,7 @@ impl Driver {
             }
         }
         let update = TaskUpdate {
-            outputs: Some(outputs.to_value()),
+            outputs: Some(outputs),
             error: Some(error),
             ..TaskUpdate::state(state)
         };

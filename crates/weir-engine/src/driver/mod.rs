@@ -16,10 +16,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use weir_store::{CacheKey, MetadataStore, NewTask, Run, Task, TaskUpdate};
+use weir_store::{CacheKey, MetadataStore, NewTask, Run, Task, TaskDetails, TaskUpdate};
 use weir_types::{RunState, TaskId, TaskKind, TaskState};
 
 use crate::context::{RunContext, ROOT_COMPONENT};
@@ -144,8 +143,10 @@ impl Driver {
     }
 
     async fn create_root(&mut self) -> Result<TaskId, EngineError> {
-        let parameters = self.ctx.run.runtime_config.parameters.clone();
-        let inputs = json!({"parameters": parameters});
+        let inputs = TaskIo {
+            parameters: self.ctx.run.runtime_config.parameters.clone(),
+            ..Default::default()
+        };
         let task = NewTask {
             id: TaskId::new(),
             run_id: self.ctx.run.id,
@@ -157,9 +158,12 @@ impl Driver {
             iteration_index: None,
             state: TaskState::Running,
             inputs,
-            details: json!({"component": ROOT_COMPONENT}),
+            details: TaskDetails {
+                component: Some(ROOT_COMPONENT.to_owned()),
+                ..Default::default()
+            },
             message: None,
-            outputs: serde_json::json!({}),
+            outputs: TaskIo::default(),
             log_path: None,
         };
         Ok(self.create(task).await?.id)
@@ -172,10 +176,7 @@ impl Driver {
         self.set_run_state(RunState::Canceling, Some("canceled by the user"))
             .await?;
         for (task_id, token) in &self.job_tokens {
-            let is_exit_task = self
-                .tasks
-                .get(task_id)
-                .is_some_and(|t| t.details.get("exit_task").is_some());
+            let is_exit_task = self.tasks.get(task_id).is_some_and(|t| t.details.exit_task);
             if !is_exit_task {
                 token.cancel();
             }
@@ -212,7 +213,7 @@ impl Driver {
         let update = match outcome {
             // The step's cache entry goes with its SUCCEEDED, in the same transaction.
             JobOutcome::Succeeded { outputs } => TaskUpdate {
-                outputs: Some(outputs.to_value()),
+                outputs: Some(outputs),
                 cache_entry: self.cache_key(task_id),
                 ..TaskUpdate::state(TaskState::Succeeded)
             },
@@ -235,9 +236,8 @@ impl Driver {
     /// cache is off), within this pipeline.
     fn cache_key(&self, task_id: TaskId) -> Option<CacheKey> {
         let task = self.tasks.get(&task_id)?;
-        let fingerprint = task.details.get("fingerprint")?.as_str()?;
         Some(CacheKey {
-            fingerprint: fingerprint.to_owned(),
+            fingerprint: task.details.fingerprint.clone()?,
             pipeline_name: format!("pipeline/{}", self.ctx.pipeline_name()),
         })
     }

@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 use weir_spec::model::PipelineTaskSpec;
-use weir_store::{NewArtifact, TaskUpdate};
+use weir_store::{NewArtifact, TaskDetails, TaskUpdate};
 use weir_types::{TaskId, TaskKind, TaskState};
 
 use super::Driver;
-use crate::io::{ArtifactRef, TaskIo};
+use crate::io::{artifact_type, ArtifactRef, TaskIo};
 use crate::resolve::{condition_holds, loop_items, resolve_inputs, Scope, Target};
 use crate::EngineError;
 
@@ -30,7 +30,7 @@ impl Driver {
         let id = TaskId::new();
         let resolved = {
             let dag = &self.tasks[&dag_id];
-            let dag_inputs = TaskIo::from_value(&dag.inputs);
+            let dag_inputs = &dag.inputs;
             let dag_path = dag.path.clone();
             let siblings = |name: &str| {
                 self.by_path
@@ -39,7 +39,7 @@ impl Driver {
             };
             let scope = Scope {
                 ctx: &ctx,
-                dag_inputs: &dag_inputs,
+                dag_inputs,
                 siblings: &siblings,
             };
             resolve_inputs(
@@ -72,7 +72,7 @@ impl Driver {
                         kind,
                         TaskState::Skipped,
                         inputs,
-                        json!({}),
+                        TaskDetails::default(),
                         Some(message),
                     );
                     self.create(task).await?;
@@ -94,7 +94,7 @@ impl Driver {
                     kind,
                     TaskState::Running,
                     inputs,
-                    json!({}),
+                    TaskDetails::default(),
                     None,
                 );
                 task.id = id;
@@ -114,8 +114,14 @@ impl Driver {
                     .iterator_policy
                     .as_ref()
                     .and_then(|p| p.parallelism_limit)
+                    .and_then(|p| u64::try_from(p).ok())
                     .filter(|p| *p > 0);
-                let details = json!({"items": items, "iteration_count": items.len(), "parallelism": parallelism});
+                let details = TaskDetails {
+                    iteration_count: Some(items.len()),
+                    items: Some(items),
+                    parallelism,
+                    ..Default::default()
+                };
                 let mut task = self.new_task(
                     dag_id,
                     key,
@@ -138,7 +144,7 @@ impl Driver {
                     kind,
                     TaskState::Running,
                     inputs,
-                    json!({}),
+                    TaskDetails::default(),
                     None,
                 );
                 task.id = id;
@@ -153,7 +159,7 @@ impl Driver {
                     kind,
                     TaskState::Pending,
                     inputs,
-                    json!({}),
+                    TaskDetails::default(),
                     None,
                 );
                 task.id = id;
@@ -178,7 +184,7 @@ impl Driver {
             kind,
             TaskState::Failed,
             inputs,
-            json!({}),
+            TaskDetails::default(),
             Some(message),
         );
         self.create(task).await?;
@@ -242,13 +248,8 @@ impl Driver {
     async fn run_importer(&mut self, id: TaskId) -> Result<(), EngineError> {
         let ctx = self.ctx.clone();
         let task = self.tasks[&id].clone();
-        let inputs = TaskIo::from_value(&task.inputs);
-        let component_name = task
-            .details
-            .get("component")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let inputs = &task.inputs;
+        let component_name = task.details.component.clone().unwrap_or_default();
         let importer = ctx
             .spec()
             .component(&component_name)
@@ -280,9 +281,7 @@ impl Driver {
                 .await;
         };
         let mut metadata = importer.metadata.clone().unwrap_or_else(|| json!({}));
-        substitute_metadata(&mut metadata, &inputs);
-        let artifact_type =
-            serde_json::to_value(&importer.type_schema).unwrap_or_else(|_| json!({}));
+        substitute_metadata(&mut metadata, inputs);
         let recorded = self
             .shared
             .store
@@ -302,14 +301,14 @@ impl Driver {
                 id: recorded.id,
                 name: "artifact".to_owned(),
                 uri,
-                artifact_type,
+                artifact_type: artifact_type(&importer.type_schema),
                 metadata,
             }],
         );
         self.update(
             id,
             TaskUpdate {
-                outputs: Some(outputs.to_value()),
+                outputs: Some(outputs),
                 ..TaskUpdate::state(TaskState::Succeeded)
             },
         )

@@ -2,9 +2,8 @@
 //! step is created with its outcome (a cache hit, a failure) or its launch details in one store
 //! write, and a step already stored (resumed) is updated once.
 
-use serde_json::{json, Value};
 use weir_spec::model::{ExecutorKind, PipelineTaskSpec};
-use weir_store::{NewTask, TaskUpdate};
+use weir_store::{CachedFrom, NewTask, TaskDetails, TaskUpdate};
 use weir_types::{TaskId, TaskState};
 
 use super::Driver;
@@ -29,15 +28,15 @@ impl<'a> StepTask<'a> {
         id: TaskId,
         name: &'a str,
         parent_id: Option<TaskId>,
-        inputs: &serde_json::Value,
-        details: &serde_json::Value,
+        inputs: &TaskIo,
+        details: &TaskDetails,
     ) -> Self {
         StepTask {
             id,
             name,
             parent_id,
-            inputs: TaskIo::from_value(inputs),
-            exit_task: details.get("exit_task").is_some(),
+            inputs: inputs.clone(),
+            exit_task: details.exit_task,
         }
     }
 }
@@ -50,7 +49,7 @@ enum Prepared {
     Volume,
     /// A process to launch, with the details recorded before it starts.
     Launch {
-        details: Value,
+        details: Box<TaskDetails>,
         plan: Box<LaunchPlan>,
     },
 }
@@ -82,7 +81,7 @@ impl Driver {
             Prepared::Volume => Ok(()),
             Prepared::Launch { details, plan } => {
                 let update = TaskUpdate {
-                    details: Some(details),
+                    details: Some(*details),
                     log_path: Some(plan.log_path.display().to_string()),
                     ..Default::default()
                 };
@@ -123,7 +122,7 @@ impl Driver {
                 self.start_step(id, spec).await
             }
             Prepared::Launch { details, plan } => {
-                task.details = details;
+                task.details = *details;
                 task.log_path = Some(plan.log_path.display().to_string());
                 self.create(task).await?;
                 self.spawn_job(id, *plan, spec, 0);
@@ -180,7 +179,7 @@ impl Driver {
             return Ok(
                 match crate::volumes::run_volume_step(&ctx, id, container, inputs) {
                     Some(Ok(outputs)) => Prepared::Ended(Box::new(TaskUpdate {
-                        outputs: Some(outputs.to_value()),
+                        outputs: Some(outputs),
                         ..TaskUpdate::state(TaskState::Succeeded)
                     })),
                     Some(Err(message)) => failed(message),
@@ -200,18 +199,15 @@ impl Driver {
                     .by_path
                     .get(&format!("{dag_path}/{producer}"))
                     .and_then(|i| self.tasks.get(i))?;
-                TaskIo::from_value(&sibling.outputs)
-                    .parameters
-                    .get(key)
-                    .cloned()
+                sibling.outputs.parameters.get(key).cloned()
             };
+            let no_inputs = TaskIo::default();
             let dag_inputs = self
                 .tasks
                 .get(&task.parent_id.unwrap_or(id))
-                .map(|p| TaskIo::from_value(&p.inputs))
-                .unwrap_or_default();
+                .map_or(&no_inputs, |p| &p.inputs);
             let names = NameSources {
-                dag_inputs: &dag_inputs,
+                dag_inputs,
                 inputs,
                 sibling_output: &sibling_output,
             };
@@ -232,8 +228,18 @@ impl Driver {
                 .find_cached_task(&fingerprint, &pipeline)
                 .await?;
             if let Some(cached) = cached {
-                let details = json!({"component": spec.component_ref.name, "fingerprint": fingerprint, "image": container.image,
-                    "cached_from": {"run_id": cached.run_id.to_string(), "task_id": cached.id.to_string(), "path": cached.path}});
+                let details = TaskDetails {
+                    component: Some(spec.component_ref.name.clone()),
+                    exit_task: task.exit_task,
+                    image: Some(container.image.clone()),
+                    fingerprint: Some(fingerprint),
+                    cached_from: Some(CachedFrom {
+                        run_id: cached.run_id,
+                        task_id: cached.id,
+                        path: cached.path.clone(),
+                    }),
+                    ..Default::default()
+                };
                 let message = format!(
                     "reused the outputs of run {} task {}",
                     cached.run_id, cached.path
@@ -270,29 +276,20 @@ impl Driver {
         if self.shared.executor.mounts_every_folder() {
             launch_plan.folders = crate::launch::Folders::ALL;
         }
-        let mut details = json!({
-            "component": spec.component_ref.name,
-            "image": container.image,
-            "command": launch_plan.argv,
-            "executor_input": launch_plan.executor_input,
-        });
-        if cache_enabled {
-            details["fingerprint"] = Value::String(fingerprint);
-        }
-        if task.exit_task {
-            details["exit_task"] = Value::Bool(true);
-        }
-        if !setup.recorded.as_object().is_some_and(|o| o.is_empty()) && !setup.recorded.is_null() {
-            details["platform"] = setup.recorded.clone();
-        }
-        if let Some(memory) = launch_plan.limits.memory_bytes {
-            details["memory_limit_bytes"] = json!(memory);
-        }
-        if let Some(cpu) = launch_plan.limits.cpu_cores {
-            details["cpu_limit"] = json!(cpu);
-        }
+        let details = TaskDetails {
+            component: Some(spec.component_ref.name.clone()),
+            exit_task: task.exit_task,
+            image: Some(container.image.clone()),
+            command: Some(launch_plan.argv.clone()),
+            executor_input: Some(launch_plan.executor_input.clone()),
+            fingerprint: cache_enabled.then_some(fingerprint),
+            platform: (!setup.recorded.is_empty()).then_some(setup.recorded),
+            memory_limit_bytes: launch_plan.limits.memory_bytes,
+            cpu_limit: launch_plan.limits.cpu_cores,
+            ..Default::default()
+        };
         Ok(Prepared::Launch {
-            details,
+            details: Box::new(details),
             plan: Box::new(launch_plan),
         })
     }

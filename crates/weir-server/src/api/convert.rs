@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use weir_api_model as dto;
-use weir_engine::TaskIo;
 use weir_store::{
-    Experiment, Pipeline, PipelineVersion, RecurringRun, Run, StateChange, StoredJson, Task,
+    Experiment, Pipeline, PipelineVersion, RecurringRun, Run, StateChange, StoredJson, Task, TaskIo,
 };
 use weir_types::{RunState, TaskId, TaskKind, TaskState};
 
@@ -219,8 +218,6 @@ fn run_details(r: &Run, tasks: &[Task], histories: &TaskHistories) -> dto::RunDe
     let task_details = tasks
         .iter()
         .map(|t| {
-            let inputs = TaskIo::from_value(&t.inputs);
-            let outputs = TaskIo::from_value(&t.outputs);
             let artifact_lists = |io: &TaskIo| {
                 io.artifacts
                     .iter()
@@ -245,8 +242,8 @@ fn run_details(r: &Run, tasks: &[Task], histories: &TaskHistories) -> dto::RunDe
                 end_time: t.finished_at,
                 state: Some(task_state(t.state)),
                 error: t.error.as_deref().map(|m| status(2, m)),
-                inputs: artifact_lists(&inputs),
-                outputs: artifact_lists(&outputs),
+                inputs: artifact_lists(&t.inputs),
+                outputs: artifact_lists(&t.outputs),
                 parent_task_id: t.parent_id.map(|p| p.to_string()),
                 state_history: histories
                     .get(&t.id)

@@ -197,14 +197,7 @@ impl Content {
 
 /// The artifact's local path, if it lies below a root this server writes artifacts to.
 async fn local_file(state: &Shared, artifact: &Artifact, run: &Run) -> Result<PathBuf, String> {
-    let path = weir_engine::ArtifactRef {
-        id: artifact.id,
-        name: artifact.name.clone(),
-        uri: artifact.uri.clone(),
-        artifact_type: serde_json::Value::Null,
-        metadata: serde_json::Value::Null,
-    }
-    .local_path();
+    let path = weir_engine::local_path(&artifact.uri);
     let path = tokio::fs::canonicalize(&path)
         .await
         .map_err(|_| "no file at this artifact's URI (yet)".to_owned())?;

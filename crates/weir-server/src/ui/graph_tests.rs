@@ -70,9 +70,9 @@ fn task(run: RunId, parent: Option<&Task>, path: &str, kind: TaskKind, state: Ta
             .and_then(|(_, i)| i.trim_end_matches(']').parse().ok())
             .filter(|_| kind == TaskKind::Iteration),
         state,
-        inputs: json!({}),
-        outputs: json!({}),
-        details: json!({}),
+        inputs: Default::default(),
+        outputs: Default::default(),
+        details: Default::default(),
         error: None,
         attempt: 1,
         log_path: None,

@@ -9,8 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use weir_engine::TaskIo;
-use weir_store::{Run, Task};
+use weir_store::{Run, Task, TaskIo};
 use weir_types::{RunId, TaskId};
 
 use super::artifacts::{self, ArtifactView, Preview};
@@ -120,12 +119,7 @@ fn artifact_lines(io: &TaskIo) -> Vec<ArtifactLine> {
             list.iter().map(move |a| ArtifactLine {
                 id: a.id,
                 name: name.clone(),
-                schema_title: a
-                    .artifact_type
-                    .get("schemaTitle")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                schema_title: a.artifact_type.schema_title.clone().unwrap_or_default(),
                 uri: a.uri.clone(),
             })
         })
@@ -133,9 +127,7 @@ fn artifact_lines(io: &TaskIo) -> Vec<ArtifactLine> {
 }
 
 pub async fn build(state: &Shared, run: &Run, task: &Task) -> UiResult<PanelView> {
-    let inputs = TaskIo::from_value(&task.inputs);
-    let outputs = TaskIo::from_value(&task.outputs);
-    let output_artifacts = artifact_lines(&outputs);
+    let output_artifacts = artifact_lines(&task.outputs);
     let mut previews = Vec::new();
     for line in output_artifacts.iter().take(PREVIEWS) {
         if let Ok(artifact) = state.store.get_artifact(line.id).await {
@@ -173,9 +165,9 @@ pub async fn build(state: &Shared, run: &Run, task: &Task) -> UiResult<PanelView
         duration: format::duration(task.started_at, task.finished_at),
         error: task.error.clone().unwrap_or_default(),
         cached_from: cached_from(state, task).await,
-        input_parameters: parameter_lines(&inputs),
-        output_parameters: parameter_lines(&outputs),
-        input_artifacts: artifact_lines(&inputs),
+        input_parameters: parameter_lines(&task.inputs),
+        output_parameters: parameter_lines(&task.outputs),
+        input_artifacts: artifact_lines(&task.inputs),
         output_artifacts,
         previews,
         history,
@@ -186,30 +178,20 @@ pub async fn build(state: &Shared, run: &Run, task: &Task) -> UiResult<PanelView
     })
 }
 
-/// `details.cached_from {run_id, task_id, path}` with the earlier run's name.
+/// The task a cache hit reused, with the earlier run's name.
 async fn cached_from(state: &Shared, task: &Task) -> Option<CachedFrom> {
-    let from = task.details.get("cached_from")?;
-    let text = |key: &str| {
-        from.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let run_id = text("run_id");
-    let run_name = match run_id.parse() {
-        Ok(id) => state
-            .store
-            .get_run(id)
-            .await
-            .map(|r| r.display_name)
-            .unwrap_or_else(|_| "(deleted run)".to_owned()),
-        Err(_) => String::new(),
-    };
+    let from = task.details.cached_from.as_ref()?;
+    let run_name = state
+        .store
+        .get_run(from.run_id)
+        .await
+        .map(|r| r.display_name)
+        .unwrap_or_else(|_| "(deleted run)".to_owned());
     Some(CachedFrom {
         run_name,
-        task_id: text("task_id"),
-        path: text("path"),
-        run_id,
+        task_id: from.task_id.to_string(),
+        path: from.path.clone(),
+        run_id: from.run_id.to_string(),
     })
 }
 

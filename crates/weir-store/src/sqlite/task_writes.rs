@@ -50,10 +50,6 @@ impl<'q> List<'q> {
 
     /// One row of `INSERT_TASK` at `at` (milliseconds).
     fn task_row(&mut self, task: &NewTask, at: i64) -> Result<()> {
-        let outputs = match &task.outputs {
-            serde_json::Value::Null => "{}".to_owned(),
-            outputs => to_json(outputs)?,
-        };
         self.sql(TASK_ROW);
         self.bind(task.id.to_string())?
             .bind(task.run_id.to_string())?
@@ -65,7 +61,7 @@ impl<'q> List<'q> {
             .bind(task.iteration_index)?
             .bind(task.state.as_str())?
             .bind(to_json(&task.inputs)?)?
-            .bind(outputs)?
+            .bind(to_json(&task.outputs)?)?
             .bind(to_json(&task.details)?)?
             .bind(
                 task.message

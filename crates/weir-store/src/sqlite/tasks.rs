@@ -1,5 +1,6 @@
 //! Tasks (executions), artifacts and cache entries.
 
+use serde::de::DeserializeOwned;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 use weir_types::{RunId, TaskId};
@@ -20,10 +21,11 @@ pub(super) async fn get_task(pool: &SqlitePool, id: TaskId) -> Result<Task> {
     task(&row)
 }
 
-/// The columns [`list_tasks`] reads: all of them, or all but `details` (read as JSON `null`).
+/// The columns [`list_tasks`] reads: all of them, or all but `details` (read as `{}`, the
+/// default details).
 pub(super) const WITH_DETAILS: &str = "*";
 pub(super) const WITHOUT_DETAILS: &str = "id, run_id, parent_id, path, name, display_name, kind, \
-     iteration_index, state, inputs, outputs, 'null' AS details, error, attempt, log_path, \
+     iteration_index, state, inputs, outputs, '{}' AS details, error, attempt, log_path, \
      created_at, started_at, finished_at";
 
 pub(super) async fn list_tasks(
@@ -79,9 +81,12 @@ pub(super) async fn delete_task(pool: &SqlitePool, id: TaskId) -> Result<()> {
 }
 
 pub(super) fn task(row: &SqliteRow) -> Result<Task> {
+    let id: TaskId = parsed(row, "id")?;
+    let run_id: RunId = parsed(row, "run_id")?;
+    let data = TaskData { row, run_id, id };
     Ok(Task {
-        id: parsed(row, "id")?,
-        run_id: parsed(row, "run_id")?,
+        id,
+        run_id,
         parent_id: optional_parsed(row, "parent_id")?,
         path: row.try_get("path")?,
         name: row.try_get("name")?,
@@ -89,9 +94,9 @@ pub(super) fn task(row: &SqliteRow) -> Result<Task> {
         kind: parsed(row, "kind")?,
         iteration_index: row.try_get("iteration_index")?,
         state: parsed(row, "state")?,
-        inputs: json(row, "inputs")?,
-        outputs: json(row, "outputs")?,
-        details: json(row, "details")?,
+        inputs: data.decode("inputs")?,
+        outputs: data.decode("outputs")?,
+        details: data.decode("details")?,
         error: row.try_get("error")?,
         attempt: row.try_get("attempt")?,
         log_path: row.try_get("log_path")?,
@@ -99,6 +104,25 @@ pub(super) fn task(row: &SqliteRow) -> Result<Task> {
         started_at: optional_time(row.try_get("started_at")?),
         finished_at: optional_time(row.try_get("finished_at")?),
     })
+}
+
+/// The JSON columns of one task's row, decoded into their types; an error names the task.
+struct TaskData<'r> {
+    row: &'r SqliteRow,
+    run_id: RunId,
+    id: TaskId,
+}
+
+impl TaskData<'_> {
+    fn decode<T: DeserializeOwned>(&self, column: &'static str) -> Result<T> {
+        let text: &str = self.row.try_get(column)?;
+        serde_json::from_str(text).map_err(|e| StoreError::CorruptTaskData {
+            run_id: self.run_id,
+            task_id: self.id,
+            field: column,
+            message: e.to_string(),
+        })
+    }
 }
 
 pub(super) async fn create_artifact(pool: &SqlitePool, artifact: &NewArtifact) -> Result<Artifact> {

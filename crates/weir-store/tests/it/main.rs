@@ -25,6 +25,7 @@ mod lists;
 mod pipelines;
 mod recurring;
 mod tags;
+mod task_data;
 mod task_writes;
 mod values;
 
@@ -61,11 +62,22 @@ fn new_task(run_id: RunId, path: &str, state: TaskState) -> NewTask {
         kind: TaskKind::Container,
         iteration_index: None,
         state,
-        inputs: json!({"parameters": {"n": 3}}),
-        details: json!({}),
+        inputs: parameters(&[("n", json!(3))]),
+        details: TaskDetails::default(),
         message: None,
-        outputs: serde_json::json!({}),
+        outputs: TaskIo::default(),
         log_path: None,
+    }
+}
+
+/// Inputs or outputs with these parameters.
+fn parameters(values: &[(&str, serde_json::Value)]) -> TaskIo {
+    TaskIo {
+        parameters: values
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect(),
+        ..Default::default()
     }
 }
 
@@ -156,16 +168,16 @@ async fn tasks_are_unique_per_path_and_follow_the_state_machine(store: &impl Met
     assert!(task.started_at.is_some());
     let update = TaskUpdate {
         state: Some(TaskState::Succeeded),
-        outputs: Some(json!({"parameters": {"Output": 4}})),
+        outputs: Some(parameters(&[("Output", json!(4))])),
         ..Default::default()
     };
     let task = store
         .update_task(task.id, &update)
         .await
         .expect("succeeded");
-    assert_eq!(task.outputs["parameters"]["Output"], 4);
+    assert_eq!(task.outputs.parameters["Output"], 4);
     assert!(task.finished_at.is_some());
-    assert_eq!(task.inputs["parameters"]["n"], 3, "untouched fields stay");
+    assert_eq!(task.inputs.parameters["n"], 3, "untouched fields stay");
     let refused = store
         .update_task(task.id, &TaskUpdate::state(TaskState::Running))
         .await;
@@ -214,7 +226,7 @@ async fn tasks_are_unique_per_path_and_follow_the_state_machine(store: &impl Met
     // Created in the state it ends in, with its outputs and log path, in one write.
     let cached = store
         .create_task(&NewTask {
-            outputs: json!({"parameters": {"Output": 4}}),
+            outputs: parameters(&[("Output", json!(4))]),
             log_path: Some("/logs/c.log".into()),
             message: Some("reused".into()),
             ..new_task(run.id, "root/c", TaskState::Cached)
@@ -222,7 +234,7 @@ async fn tasks_are_unique_per_path_and_follow_the_state_machine(store: &impl Met
         .await
         .expect("created cached");
     assert_eq!(cached, store.get_task(cached.id).await.expect("read back"));
-    assert_eq!(cached.outputs["parameters"]["Output"], 4);
+    assert_eq!(cached.outputs.parameters["Output"], 4);
     assert_eq!(cached.log_path.as_deref(), Some("/logs/c.log"));
     assert!(cached.finished_at.is_some() && cached.started_at.is_none());
     assert_eq!(cached.error, None, "a message is an error only for FAILED");

@@ -5,7 +5,7 @@ use serde_json::json;
 use weir_store::*;
 use weir_types::TaskState;
 
-use super::{new_run, new_task};
+use super::{new_run, new_task, parameters};
 
 store_suite!(
     a_batch_is_stored_as_described,
@@ -23,7 +23,7 @@ async fn a_batch_is_stored_as_described(store: &impl MetadataStore) {
     let batch: Vec<(NewTask, chrono::DateTime<chrono::Utc>)> = (0..250)
         .map(|i| {
             let task = NewTask {
-                outputs: json!({"parameters": {"Output": i}}),
+                outputs: parameters(&[("Output", json!(i))]),
                 message: Some(format!("message {i}")),
                 ..new_task(run.id, &format!("root/t{i}"), states[i % 3])
             };
@@ -126,13 +126,16 @@ async fn updates_check_the_state_machine(store: &impl MetadataStore) {
     assert_eq!(second.attempt, 2);
     assert_eq!(second.started_at, first.started_at);
     let details = TaskUpdate {
-        details: Some(json!({"x": 1})),
+        details: Some(TaskDetails {
+            fingerprint: Some("x".to_owned()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let third = store.update_task(task.id, &details).await.expect("details");
     assert_eq!(
-        (third.details["x"].as_i64(), third.state),
-        (Some(1), TaskState::Running)
+        (third.details.fingerprint.as_deref(), third.state),
+        (Some("x"), TaskState::Running)
     );
     let cached = store
         .update_task(task.id, &TaskUpdate::state(TaskState::Cached))
@@ -196,7 +199,7 @@ async fn a_cache_entry_is_written_with_the_update_that_applies(store: &impl Meta
         .await
         .expect("task");
     let succeeded = TaskUpdate {
-        outputs: Some(json!({"parameters": {"Output": 4}})),
+        outputs: Some(parameters(&[("Output", json!(4))])),
         cache_entry: Some(key),
         ..TaskUpdate::state(TaskState::Succeeded)
     };
@@ -219,13 +222,17 @@ async fn tasks_are_listed_without_their_details(store: &impl MetadataStore) {
     let run = store.create_run(&new_run("r")).await.expect("run");
     for i in 0..3 {
         let task = NewTask {
-            details: json!({"command": ["true"], "executor_input": {"n": i}}),
+            details: TaskDetails {
+                command: Some(vec!["true".to_owned()]),
+                executor_input: Some(json!({"n": i})),
+                ..Default::default()
+            },
             ..new_task(run.id, &format!("root/t{i}"), TaskState::Pending)
         };
         store.create_task(&task).await.expect("task");
     }
     let full = store.list_tasks(run.id).await.expect("listed");
-    assert_eq!(full[2].details["executor_input"]["n"], 2);
+    assert_eq!(full[2].details.executor_input, Some(json!({"n": 2})));
     let brief = store
         .list_tasks_without_details(run.id)
         .await
@@ -233,7 +240,7 @@ async fn tasks_are_listed_without_their_details(store: &impl MetadataStore) {
     let expected: Vec<Task> = full
         .into_iter()
         .map(|task| Task {
-            details: serde_json::Value::Null,
+            details: TaskDetails::default(),
             ..task
         })
         .collect();
