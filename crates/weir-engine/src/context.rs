@@ -93,7 +93,8 @@ pub struct RunContext {
     pub run: Run,
     pub document: PipelineDocument,
     pub layout: Layout,
-    pub pipeline_root: PathBuf,
+    /// Where the run's artifacts go: a local folder or remote storage.
+    pub pipeline_root: weir_storage::StorageUri,
     /// What KFP calls the workflow name (`{{$.pipeline_job_resource_name}}`):
     /// `<pipeline>-<the run id's last 12 hex digits>` (see [`resource_name`]).
     pub resource_name: String,
@@ -126,13 +127,29 @@ impl RunContext {
         self.component(component)?.dag.as_ref()?.tasks.get(key)
     }
 
-    /// Where a task's output artifacts go: `<root>/<pipeline>/<run>/<task>/<task id>`.
-    pub fn task_root(&self, task_name: &str, task: TaskId) -> PathBuf {
-        self.pipeline_root
-            .join(sanitize(self.pipeline_name()))
-            .join(self.run.id.to_string())
-            .join(sanitize(task_name))
-            .join(task.to_string())
+    /// Where a task's output artifacts go: `<root>/<pipeline>/<run>/<task>/<task id>`, KFP's
+    /// layout (its salt is the execution id here).
+    pub fn task_root(&self, task_name: &str, task: TaskId) -> weir_storage::StorageUri {
+        self.pipeline_root.join(&format!(
+            "{}/{}/{}/{task}",
+            sanitize(self.pipeline_name()),
+            self.run.id,
+            sanitize(task_name)
+        ))
+    }
+
+    /// Where all of the run's artifacts go: `<root>/<pipeline>/<run>`.
+    pub fn run_root(&self) -> weir_storage::StorageUri {
+        self.pipeline_root.join(&format!(
+            "{}/{}",
+            sanitize(self.pipeline_name()),
+            self.run.id
+        ))
+    }
+
+    /// Whether the run's artifacts live in remote storage.
+    pub fn remote_root(&self) -> bool {
+        matches!(self.pipeline_root, weir_storage::StorageUri::S3(_))
     }
 }
 

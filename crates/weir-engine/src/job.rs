@@ -14,7 +14,7 @@ use weir_spec::model::{parse_duration_seconds, RetryPolicy};
 use weir_store::{MetadataStore, NewArtifact, TaskUpdate};
 use weir_types::{RunId, TaskState};
 
-use crate::io::{local_path, ArtifactRef, TaskIo};
+use crate::io::{ArtifactRef, TaskIo};
 use crate::launch::LaunchPlan;
 use crate::value::{coerce, parse_output_text};
 
@@ -36,6 +36,7 @@ pub struct JobEnv {
     pub kill_grace: Duration,
     pub events: tokio::sync::broadcast::Sender<crate::EngineEvent>,
     pub executor: Arc<dyn StepExecutor>,
+    pub remote: Arc<crate::remote::Remote>,
 }
 
 /// Retries of a task: `retryPolicy`, with the SDK's defaults.
@@ -123,6 +124,7 @@ async fn run_attempts(
             interpreter: python.interpreter().to_path_buf(),
         });
     }
+    download_inputs(env, plan, cancel).await?;
     let mut attempt = first_attempt;
     let mut retries_done = 0u32;
     loop {
@@ -234,9 +236,12 @@ fn prepare_dirs(plan: &LaunchPlan) -> std::io::Result<()> {
     std::fs::create_dir_all(&home)?;
     std::fs::create_dir_all(plan.caches.join("pip"))?;
     for artifact in &plan.output_artifacts {
-        if let Some(parent) = std::path::Path::new(&local_path(&artifact.uri)).parent() {
+        if let Some(parent) = plan.host_path(&artifact.uri).parent() {
             std::fs::create_dir_all(parent)?;
         }
+    }
+    for mount in &plan.mounts {
+        std::fs::create_dir_all(&mount.source)?;
     }
     if let Some(parent) = plan.log_path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -253,6 +258,23 @@ fn append_log(path: &std::path::Path, text: &str) {
     {
         let _ = file.write_all(text.as_bytes());
     }
+}
+
+/// Fetches the step's remote input artifacts to where it reads them (KFP's launcher downloads
+/// them before the command runs).
+async fn download_inputs(
+    env: &JobEnv,
+    plan: &LaunchPlan,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    for uri in &plan.remote_inputs {
+        let destination = plan.host_path(uri);
+        tokio::select! {
+            done = env.remote.download(uri, &destination) => done.map_err(|e| format!("cannot fetch the input artifact {uri}: {e}"))?,
+            () = cancel.cancelled() => return Err("canceled while fetching the inputs".to_owned()),
+        }
+    }
+    Ok(())
 }
 
 /// Reads what the step produced: executor_output.json first, then the output parameter files
@@ -284,41 +306,11 @@ async fn collect_outputs(env: &JobEnv, plan: &LaunchPlan) -> Result<TaskIo, Stri
         };
         outputs.parameters.insert(name.clone(), value);
     }
-    for provisioned in &plan.output_artifacts {
-        let written = executor_output
-            .pointer(&format!(
-                "/artifacts/{}/artifacts",
-                escape_pointer(&provisioned.name)
-            ))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_else(|| vec![json!({})]);
+    let written = written_artifacts(plan, &executor_output)?;
+    upload_outputs(env, plan, &written).await?;
+    for (provisioned, artifacts) in plan.output_artifacts.iter().zip(written) {
         let mut refs = Vec::new();
-        for (index, artifact) in written.iter().enumerate() {
-            let mut metadata = provisioned.metadata.clone();
-            if let (Some(base), Some(extra)) = (
-                metadata.as_object_mut(),
-                artifact.get("metadata").and_then(Value::as_object),
-            ) {
-                base.extend(extra.clone());
-            }
-            let uri = artifact
-                .get("uri")
-                .and_then(Value::as_str)
-                .filter(|u| !u.is_empty())
-                .map(str::to_owned);
-            let uri = match (uri, index) {
-                (Some(uri), _) => uri,
-                (None, 0) => provisioned.uri.clone(),
-                (None, i) => format!("{}-{i}", provisioned.uri),
-            };
-            let custom = artifact
-                .get("custom_path")
-                .or_else(|| artifact.get("customPath"))
-                .and_then(Value::as_str);
-            if let Some(custom) = custom.filter(|c| !c.is_empty()) {
-                upload_custom_path(custom, &local_path(&uri))?;
-            }
+        for (uri, metadata) in artifacts {
             let recorded = env
                 .store
                 .create_artifact(&NewArtifact {
@@ -343,6 +335,72 @@ async fn collect_outputs(env: &JobEnv, plan: &LaunchPlan) -> Result<TaskIo, Stri
     }
     make_read_only(&plan.task_root);
     Ok(outputs)
+}
+
+/// The artifacts the step wrote for each provisioned output, in order: (URI, metadata). An
+/// artifact written to a `custom_path` is moved to its URI's place first.
+fn written_artifacts(
+    plan: &LaunchPlan,
+    executor_output: &Value,
+) -> Result<Vec<Vec<(String, Value)>>, String> {
+    let mut all = Vec::new();
+    for provisioned in &plan.output_artifacts {
+        let written = executor_output
+            .pointer(&format!(
+                "/artifacts/{}/artifacts",
+                escape_pointer(&provisioned.name)
+            ))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_else(|| vec![json!({})]);
+        let mut artifacts = Vec::new();
+        for (index, artifact) in written.iter().enumerate() {
+            let mut metadata = provisioned.metadata.clone();
+            if let (Some(base), Some(extra)) = (
+                metadata.as_object_mut(),
+                artifact.get("metadata").and_then(Value::as_object),
+            ) {
+                base.extend(extra.clone());
+            }
+            let uri = match (artifact.get("uri").and_then(Value::as_str), index) {
+                (Some(uri), _) if !uri.is_empty() => uri.to_owned(),
+                (_, 0) => provisioned.uri.clone(),
+                (_, i) => format!("{}-{i}", provisioned.uri),
+            };
+            let custom = artifact
+                .get("custom_path")
+                .or_else(|| artifact.get("customPath"))
+                .and_then(Value::as_str);
+            if let Some(custom) = custom.filter(|c| !c.is_empty()) {
+                upload_custom_path(custom, &plan.host_path(&uri).display().to_string())?;
+            }
+            artifacts.push((uri, metadata));
+        }
+        all.push(artifacts);
+    }
+    Ok(all)
+}
+
+/// Uploads the remote output artifacts the step wrote, all before any is recorded: a failed
+/// upload fails the step and leaves no output recorded (and no object: uploads are aborted).
+async fn upload_outputs(
+    env: &JobEnv,
+    plan: &LaunchPlan,
+    written: &[Vec<(String, Value)>],
+) -> Result<(), String> {
+    for (uri, _) in written.iter().flatten() {
+        if !crate::remote::is_remote(uri) {
+            continue;
+        }
+        let source = plan.host_path(uri);
+        if tokio::fs::try_exists(&source).await.unwrap_or(false) {
+            env.remote
+                .upload(uri, &source)
+                .await
+                .map_err(|e| format!("cannot store the output artifact {uri}: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// An artifact written to `custom_path` is moved to its URI's place, as KFP's launcher uploads it.

@@ -12,8 +12,11 @@ use weir_spec::model::{ComponentSpec, ContainerSpec, ParameterType};
 use weir_spec::placeholder::{segments, CommandItem, Placeholder, Segment};
 use weir_types::TaskId;
 
+use weir_storage::StorageUri;
+
 use crate::context::RunContext;
 use crate::io::{artifact_type, local_path, ArtifactType, KfpArtifact, TaskIo};
+use crate::remote;
 use crate::value::text_form;
 
 /// An output artifact as provisioned before the task runs.
@@ -55,6 +58,8 @@ pub struct LaunchPlan {
     pub protected_inputs: Vec<(String, PathBuf)>,
     /// The local paths of every input artifact (KFP's local forms of remote URIs).
     pub input_paths: Vec<PathBuf>,
+    /// Input artifacts in remote storage, downloaded to their staged paths before the step.
+    pub remote_inputs: Vec<String>,
     /// The component's image as the spec names it (the container executor maps and runs it).
     pub image: String,
     /// GPUs the step asks for (`set_accelerator_limit`); the container executor requests them.
@@ -65,6 +70,13 @@ pub struct LaunchPlan {
     pub pull_policy: weir_executors::PullPolicy,
     /// Which of the step's folders are made before it runs.
     pub folders: Folders,
+}
+
+impl LaunchPlan {
+    /// Where the artifact at `uri` lies on the host while the step runs (see `remote`).
+    pub fn host_path(&self, uri: &str) -> PathBuf {
+        remote::host_path(&self.scratch, uri)
+    }
 }
 
 /// Which of a step's own folders are made before it runs (each is an inode the kernel allocates
@@ -109,8 +121,21 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
     let ctx = input.ctx;
     let run_id = ctx.run.id;
     let scratch = ctx.layout.task_scratch(run_id, input.task_id);
-    let task_root = ctx.task_root(input.task_key, input.task_id);
+    let task_root_uri = ctx.task_root(input.task_key, input.task_id);
+    // Where the step sees its artifact folder, and where that is on the host: the same folder
+    // under a local root, KFP's local form and its staged copy under a remote one.
+    let (task_root, visible_root) = match &task_root_uri {
+        StorageUri::Local(path) => (path.clone(), path.clone()),
+        StorageUri::S3(_) => {
+            let uri = task_root_uri.to_string();
+            (
+                remote::host_path(&scratch, &uri),
+                PathBuf::from(local_path(&uri)),
+            )
+        }
+    };
     let executor_output_path = task_root.join("output_metadata.json");
+    let visible_output_path = visible_root.join("output_metadata.json");
     let output_parameters: Vec<(String, ParameterType, PathBuf)> = input
         .component
         .output_parameters()
@@ -124,7 +149,7 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         .output_artifacts()
         .map(|(name, spec)| ProvisionedArtifact {
             name: name.clone(),
-            uri: task_root.join(name).display().to_string(),
+            uri: task_root_uri.join(name).to_string(),
             artifact_type: artifact_type(&spec.artifact_type),
             metadata: spec.metadata.clone().unwrap_or_else(|| json!({})),
         })
@@ -133,14 +158,14 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         input.inputs,
         &output_parameters,
         &output_artifacts,
-        &executor_output_path,
+        &visible_output_path,
     );
     let resolver = Resolver {
         input,
         executor_input: &executor_input,
         output_parameters: &output_parameters,
         output_artifacts: &output_artifacts,
-        executor_output_path: &executor_output_path,
+        executor_output_path: &visible_output_path,
     };
     let mut argv = Vec::new();
     for (index, arg) in input
@@ -179,13 +204,26 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
     {
         argv = skip_satisfied_install_preamble(argv);
     }
+    let remote_inputs: Vec<String> = input
+        .inputs
+        .artifacts
+        .values()
+        .flatten()
+        .map(|a| a.uri.clone())
+        .filter(|uri| remote::is_remote(uri))
+        .collect();
     let names = |path: &std::path::Path| {
         let text = path.display().to_string();
         argv.iter().chain(env.values()).any(|a| a.contains(&text))
     };
     let folders = Folders {
-        task_root: !output_artifacts.is_empty() || names(&task_root),
+        task_root: !output_artifacts.is_empty() || names(&visible_root),
         outputs: !output_parameters.is_empty() || names(&scratch.join("outputs")),
+    };
+    let mounts = if ctx.remote_root() || !remote_inputs.is_empty() {
+        remote::staging_mounts(&scratch)
+    } else {
+        Vec::new()
     };
     Ok(LaunchPlan {
         folders,
@@ -210,8 +248,12 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
                 list.iter()
                     .map(move |a| (name.clone(), PathBuf::from(a.local_path())))
             })
-            .filter(|(_, path)| path.starts_with(&ctx.pipeline_root))
+            .filter(|(_, path)| match &ctx.pipeline_root {
+                StorageUri::Local(root) => path.starts_with(root),
+                StorageUri::S3(_) => false,
+            })
             .collect(),
+        remote_inputs: remote_inputs.clone(),
         input_paths: input
             .inputs
             .artifacts
@@ -224,7 +266,7 @@ pub fn plan(input: &LaunchInput<'_>) -> Result<LaunchPlan, String> {
         timeout: input.platform.timeout,
         image: input.container.image.clone(),
         gpus: gpus(input.container),
-        mounts: Vec::new(),
+        mounts,
         pull_policy: weir_executors::PullPolicy::default(),
     })
 }
@@ -528,7 +570,7 @@ impl Resolver<'_> {
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             Placeholder::PipelineTaskName => self.input.task_key.to_owned(),
             Placeholder::PipelineTaskUuid => self.input.task_id.to_string(),
-            Placeholder::PipelineRoot => ctx.pipeline_root.display().to_string(),
+            Placeholder::PipelineRoot => ctx.pipeline_root.to_string(),
             Placeholder::WorkspacePath => ctx.layout.workspace(ctx.run.id).display().to_string(),
         }
     }

@@ -18,6 +18,7 @@ mod io;
 mod job;
 mod launch;
 mod platform;
+mod remote;
 mod resolve;
 mod submit;
 mod value;
@@ -124,6 +125,11 @@ pub struct EngineConfig {
     /// Start KFP lightweight Python steps from a warm interpreter (`weir_executors::warm`)
     /// under the process executor, instead of a fresh `python3` per step.
     pub warm_python: bool,
+    /// The pipeline root of runs that name none (`--pipeline-root`): a local folder or an
+    /// `s3://`/`minio://` URI. `None`: the data dir's `artifacts/`.
+    pub pipeline_root: Option<String>,
+    /// How remote pipeline roots are reached (the `AWS_*` variables by default).
+    pub storage: weir_storage::StorageSettings,
 }
 
 impl Default for EngineConfig {
@@ -136,6 +142,8 @@ impl Default for EngineConfig {
             kill_grace: Duration::from_secs(10),
             executor: ExecutorConfig::default(),
             warm_python: true,
+            pipeline_root: None,
+            storage: weir_storage::StorageSettings::from_env(),
         }
     }
 }
@@ -149,6 +157,8 @@ pub(crate) struct Shared {
     pub(crate) host_path: String,
     pub(crate) events: broadcast::Sender<EngineEvent>,
     pub(crate) executor: Arc<dyn weir_executors::StepExecutor>,
+    pub(crate) remote: Arc<remote::Remote>,
+    pub(crate) default_pipeline_root: Option<String>,
 }
 
 impl Shared {
@@ -184,6 +194,8 @@ impl Engine {
                     config.warm_python,
                     config.kill_grace,
                 ),
+                remote: Arc::new(remote::Remote::new(config.storage.clone())),
+                default_pipeline_root: config.pipeline_root.clone(),
             }),
         }
     }
@@ -237,10 +249,8 @@ impl Engine {
         let run = self.shared.store.get_run(run_id).await?;
         let ctx = submit::context(&self.shared, run)?;
         let layout = &self.shared.layout;
+        let artifacts = ctx.run_root();
         let folders = [
-            ctx.pipeline_root
-                .join(context::sanitize(ctx.pipeline_name()))
-                .join(run_id.to_string()),
             layout.run_logs(run_id),
             layout.run_scratch(run_id),
             layout.workspace(run_id),
@@ -248,6 +258,14 @@ impl Engine {
         self.shared.store.delete_run(run_id).await?;
         for folder in folders {
             remove_tree(&folder);
+        }
+        match &artifacts {
+            weir_storage::StorageUri::Local(folder) => remove_tree(folder),
+            remote => {
+                if let Err(error) = self.shared.remote.delete(&remote.to_string()).await {
+                    tracing::warn!(%error, "could not delete a run's artifacts");
+                }
+            }
         }
         Ok(())
     }

@@ -128,7 +128,7 @@ fn substitute_constant(ctx: &RunContext, target: &Target<'_>, value: &Value) -> 
         "{{$.pipeline_job_uuid}}" => Some(run.id.to_string()),
         "{{$.pipeline_task_name}}" => Some(target.key.to_owned()),
         "{{$.pipeline_task_uuid}}" => Some(target.id.to_string()),
-        "{{$.pipeline_root}}" => Some(ctx.pipeline_root.display().to_string()),
+        "{{$.pipeline_root}}" => Some(ctx.pipeline_root.to_string()),
         "{{$.pipeline_job_create_time_utc}}" | "{{$.pipeline_job_schedule_time_utc}}" => Some(
             run.created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

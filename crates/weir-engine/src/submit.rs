@@ -77,6 +77,14 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
             chrono::Utc::now().format("%Y-%m-%d %H-%M-%S")
         )
     });
+    let pipeline_root = checked_root(
+        shared,
+        request
+            .pipeline_root
+            .or_else(|| spec.default_pipeline_root.clone())
+            .or_else(|| shared.default_pipeline_root.clone()),
+    )
+    .await?;
     let stored_spec = StoredJson::from_serialize(&StoredSpec {
         pipeline_spec: spec,
         platform_spec: request.document.platform.as_ref(),
@@ -95,10 +103,7 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
         pipeline_spec: stored_spec,
         runtime_config: RuntimeConfig {
             parameters,
-            pipeline_root: request
-                .pipeline_root
-                .or_else(|| spec.default_pipeline_root.clone())
-                .filter(|r| !r.contains("://")),
+            pipeline_root,
         },
         options: request.options,
         pipeline_version_id: request.links.pipeline_version_id.clone(),
@@ -109,6 +114,25 @@ pub(crate) async fn submit(shared: &Shared, request: SubmitRequest) -> Result<Ru
         tags: request.links.tags.clone(),
     };
     Ok(shared.store.create_run(&run).await?)
+}
+
+/// The run's pipeline root (the request's, the spec's `defaultPipelineRoot`, the engine's
+/// default, in that order; none: the data dir's `artifacts/`), refused unless Weir can write
+/// under it, so that a run never starts with a root its steps cannot use.
+async fn checked_root(
+    shared: &Shared,
+    root: Option<String>,
+) -> Result<Option<String>, EngineError> {
+    let Some(root) = root.filter(|r| !r.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let refused = |message: String| EngineError::InvalidParameter {
+        name: "pipeline_root".to_owned(),
+        message: format!("`{root}`: {message}"),
+    };
+    let uri = weir_storage::StorageUri::parse(&root).map_err(|e| refused(e.to_string()))?;
+    shared.remote.probe(&uri).await.map_err(refused)?;
+    Ok(Some(uri.to_string()))
 }
 
 /// Checks supplied parameters against `root.inputDefinitions` and adds defaults (KFP
@@ -200,12 +224,12 @@ pub(crate) fn context(shared: &Shared, mut run: Run) -> Result<RunContext, Engin
             run.id, parsed.diagnostics
         ))
     })?;
-    let pipeline_root = run
-        .runtime_config
-        .pipeline_root
-        .as_ref()
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| shared.layout.artifact_root());
+    let pipeline_root = match run.runtime_config.pipeline_root.as_deref() {
+        Some(root) => weir_storage::StorageUri::parse(root).map_err(|e| {
+            EngineError::Internal(format!("the pipeline root of run {}: {e}", run.id))
+        })?,
+        None => weir_storage::StorageUri::Local(shared.layout.artifact_root()),
+    };
     let resource_name = crate::context::resource_name(document.spec.name(), run.id);
     Ok(RunContext {
         run,

@@ -41,9 +41,10 @@ pub struct Args {
     /// At most this many steps at once [default: number of cores].
     #[arg(long)]
     max_parallel: Option<usize>,
-    /// Where artifacts go [default: <data dir>/artifacts].
+    /// Where artifacts go: a folder, or `s3://bucket/prefix` / `minio://bucket/prefix` (S3
+    /// settings from the AWS_* variables) [default: <data dir>/artifacts].
     #[arg(long)]
-    pipeline_root: Option<PathBuf>,
+    pipeline_root: Option<String>,
     /// `text` (progress and a summary) or `json` (the final run).
     #[arg(long, short, value_enum, default_value = "text")]
     output: OutputFormat,
@@ -63,14 +64,11 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
     };
     let parameters = parameters(&document, &args)?;
     let engine = data::open_engine(&data_dir, args.max_parallel).await?;
-    let pipeline_root = match &args.pipeline_root {
-        Some(root) => {
-            std::fs::create_dir_all(root)
-                .with_context(|| format!("failed to create {}", root.display()))?;
-            Some(std::fs::canonicalize(root)?.display().to_string())
-        }
-        None => None,
-    };
+    let pipeline_root = args
+        .pipeline_root
+        .as_deref()
+        .map(absolute_root)
+        .transpose()?;
     let request = SubmitRequest {
         document,
         display_name: args.run_name.clone(),
@@ -224,4 +222,14 @@ fn read_params_file(file: &Path) -> Result<Map<String, Value>> {
             file.display()
         ),
     }
+}
+
+/// A pipeline root as the engine takes it: a URI as given (`s3://...`), a local folder made
+/// absolute (relative to the working directory), which the engine then checks is writable.
+fn absolute_root(root: &str) -> Result<String> {
+    if root.contains("://") || root.starts_with('/') {
+        return Ok(root.to_owned());
+    }
+    let here = std::env::current_dir().context("failed to read the working directory")?;
+    Ok(here.join(root).display().to_string())
 }

@@ -25,9 +25,24 @@ const EXPECTED_DIFFERENTLY: &[(&str, &str, &str)] = &[(
     "its upstream fails on purpose; KFP's own test of this file runs it with raise_on_error=False because \"the overall pipeline DAG still reports failure\" and checks only that the downstream task ran",
 )];
 
+/// Where a run's artifacts go: the data dir's folder, or a bucket on a real S3 server.
+#[derive(Default)]
+struct Root {
+    /// Arguments of `weir run` (`--pipeline-root`) and the environment it gets.
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// The S3 server's folder for the bucket, where objects are files named by their key, and
+    /// the root's key prefix.
+    bucket: Option<(PathBuf, String)>,
+}
+
 fn run_folder(folder: &str) {
+    run_folder_with(folder, &Root::default(), &test_data_dir(folder));
+}
+
+fn run_folder_with(folder: &str, root: &Root, data: &Path) {
     let dir = conformance_dir().join(folder);
-    let data = test_data_dir(folder);
+    let data = data.to_path_buf();
     create_secrets(&data);
     let mut failures = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -58,7 +73,7 @@ fn run_folder(folder: &str) {
             } else {
                 "SUCCEEDED"
             });
-        if let Err(problem) = check_pipeline(&data, &file, expected) {
+        if let Err(problem) = check_pipeline(&data, &file, expected, root) {
             failures.push(format!("{name}: {problem}"));
         }
     }
@@ -69,7 +84,7 @@ fn run_folder(folder: &str) {
     );
 }
 
-fn check_pipeline(data: &Path, file: &Path, expected: &str) -> Result<(), String> {
+fn check_pipeline(data: &Path, file: &Path, expected: &str, root: &Root) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let spec: Value = serde_norway::Deserializer::from_str(&text)
         .next()
@@ -81,7 +96,9 @@ fn check_pipeline(data: &Path, file: &Path, expected: &str) -> Result<(), String
         .arg(data)
         .arg("run")
         .arg(file)
-        .args(["--output", "json", "--max-parallel", "2"]);
+        .args(["--output", "json", "--max-parallel", "2"])
+        .args(&root.args)
+        .envs(root.env.iter().map(|(k, v)| (k, v)));
     for (name, value) in generated_inputs(&spec, data) {
         command.arg("--param").arg(format!("{name}={value}"));
     }
@@ -139,6 +156,9 @@ fn check_pipeline(data: &Path, file: &Path, expected: &str) -> Result<(), String
             check_outputs(&run, step)?;
         }
     }
+    if let Some((bucket, prefix)) = &root.bucket {
+        check_bucket_layout(&run, bucket, prefix)?;
+    }
     if expected == "SUCCEEDED" && tasks.iter().any(|t| t["state"] == "FAILED") {
         return Err("a DAG failed in a run that succeeded".to_owned());
     }
@@ -151,6 +171,76 @@ fn check_pipeline(data: &Path, file: &Path, expected: &str) -> Result<(), String
         }
     }
     Ok(())
+}
+
+/// Under an S3 root, every output artifact is in the bucket in KFP's layout
+/// (`<root>/<pipeline>/<run id>/<task>/<execution id>/<output>`), and what the steps wrote is
+/// there as objects.
+fn check_bucket_layout(run: &Value, bucket: &Path, prefix: &str) -> Result<(), String> {
+    let run_key = format!(
+        "{prefix}/{}/{}/",
+        run["pipeline_name"].as_str().unwrap_or_default(),
+        run["id"].as_str().unwrap_or_default()
+    );
+    let uris = run["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["kind"] == "CONTAINER" && t["details"]["cached_from"].is_null())
+        .flat_map(|t| t["outputs"]["artifacts"].as_object().cloned())
+        .flat_map(|artifacts| {
+            artifacts
+                .into_iter()
+                .flat_map(|(_, list)| list.as_array().cloned())
+        })
+        .flatten()
+        .filter_map(|a| a["uri"].as_str().map(str::to_owned));
+    let expected_start = format!("s3://weir/{run_key}");
+    for uri in uris {
+        if !uri.starts_with(&expected_start) {
+            return Err(format!("the artifact {uri} is not under {expected_start}"));
+        }
+    }
+    let folder = bucket.join(&run_key);
+    let stored = walk_files(&folder);
+    if run["state"] == "SUCCEEDED" && stored == 0 && has_file_outputs(run) {
+        return Err(format!("nothing was stored under {}", folder.display()));
+    }
+    Ok(())
+}
+
+/// Whether a step of the run wrote an artifact file (Metrics artifacts are metadata only).
+fn has_file_outputs(run: &Value) -> bool {
+    run["tasks"].as_array().into_iter().flatten().any(|t| {
+        t["kind"] == "CONTAINER"
+            && t["outputs"]["artifacts"].as_object().is_some_and(|a| {
+                a.values()
+                    .flat_map(|l| l.as_array().cloned())
+                    .flatten()
+                    .any(|a| {
+                        a["type"]["schemaTitle"] != "system.Metrics"
+                            && a["type"]["schemaTitle"] != "system.ClassificationMetrics"
+                            && a["type"]["schemaTitle"] != "system.SlicedClassificationMetrics"
+                    })
+            })
+    })
+}
+
+fn walk_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk_files(&path)
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// A step that succeeded has every output its component declares.
@@ -274,4 +364,54 @@ fn local_execution() {
 #[test]
 fn parallel_and_nested() {
     run_folder("parallel_and_nested");
+}
+
+/// The whole corpus with an `s3://` pipeline root on a real S3 server (s3s-fs, in this
+/// process): every pipeline ends as it does with a local root, and its artifacts are objects in
+/// the bucket in KFP's layout.
+#[test]
+fn every_folder_with_an_s3_root() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the S3 server");
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/weir-tests");
+    let objects = target.join("s3-conformance-objects");
+    let _ = make_writable_and_remove(&objects);
+    std::fs::create_dir_all(&objects).expect("the server's folder");
+    let server = runtime
+        .block_on(weir_s3_testserver::TestServer::start(
+            weir_s3_testserver::TestServerConfig {
+                root: objects.clone(),
+                access_key: "weir-test".to_owned(),
+                secret_key: "weir-test-secret".to_owned(),
+                port: 0,
+                buckets: vec!["weir".to_owned()],
+            },
+        ))
+        .expect("the S3 server starts");
+    let root = Root {
+        args: vec!["--pipeline-root".to_owned(), "s3://weir/root".to_owned()],
+        env: [
+            ("AWS_ACCESS_KEY_ID", "weir-test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "weir-test-secret".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ENDPOINT_URL", server.endpoint()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .to_vec(),
+        bucket: Some((objects.join("weir"), "root".to_owned())),
+    };
+    for folder in [
+        "critical",
+        "essential",
+        "failing",
+        "local_execution",
+        "parallel_and_nested",
+    ] {
+        let data = test_data_dir(&format!("s3-{folder}"));
+        run_folder_with(folder, &root, &data);
+    }
+    runtime.block_on(server.stop());
 }

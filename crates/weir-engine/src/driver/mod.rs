@@ -70,6 +70,7 @@ impl Driver {
             kill_grace: shared.kill_grace,
             events: shared.events.clone(),
             executor: shared.executor.clone(),
+            remote: shared.remote.clone(),
         });
         Driver {
             shared,

@@ -269,7 +269,7 @@ impl Driver {
             Ok(plan) => plan,
             Err(message) => return Ok(failed(message)),
         };
-        launch_plan.mounts = setup.mounts.clone();
+        launch_plan.mounts.extend(setup.mounts.iter().cloned());
         if let Some(policy) = setup.pull_policy {
             launch_plan.pull_policy = policy;
         }
