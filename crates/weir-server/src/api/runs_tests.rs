@@ -9,7 +9,7 @@ use weir_engine::{Engine, EngineConfig, Layout, SubmitRequest};
 use weir_store::{MetadataStore, SqliteStore};
 
 use super::{convert, read_create_body};
-use crate::package;
+use weir_control::package;
 
 const HELLO: &str = include_str!("../../../../examples/hello/hello.yaml");
 

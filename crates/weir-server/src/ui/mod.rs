@@ -31,9 +31,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
+use weir_control::{Control, ControlError, ErrorCode};
 
-use crate::api::Shared;
-use crate::error::{ApiError, Code};
+/// What every page handler gets: the control layer, for its use cases and its store's reads.
+pub type Shared = std::sync::Arc<Control>;
 
 /// The UI's routes. With a token, every page but the login form needs it (cookie or bearer).
 pub fn router(state: Shared, auth_token: Option<String>) -> Router {
@@ -165,32 +166,33 @@ impl UiError {
     }
 }
 
-impl From<ApiError> for UiError {
-    fn from(error: ApiError) -> UiError {
-        let status = match error.code {
-            Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::AlreadyExists => StatusCode::CONFLICT,
-            Code::PermissionDenied => StatusCode::FORBIDDEN,
-            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+/// A use case's error keeps its message; its code chooses the page's status. An internal one
+/// is logged and shown as such.
+impl From<ControlError> for UiError {
+    fn from(error: ControlError) -> UiError {
+        let status = match error.code() {
+            ErrorCode::InvalidArgument | ErrorCode::FailedPrecondition => StatusCode::BAD_REQUEST,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => return UiError::internal(error),
         };
         UiError {
             status,
-            message: error.message,
+            message: error.to_string(),
         }
     }
 }
 
 impl From<weir_store::StoreError> for UiError {
     fn from(error: weir_store::StoreError) -> UiError {
-        ApiError::from(error).into()
+        ControlError::from(error).into()
     }
 }
 
 impl From<weir_engine::EngineError> for UiError {
     fn from(error: weir_engine::EngineError) -> UiError {
-        ApiError::from(error).into()
+        ControlError::from(error).into()
     }
 }
 
