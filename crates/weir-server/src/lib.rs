@@ -3,18 +3,16 @@
 //!
 //! `api/` holds one module per resource (experiments, pipelines, runs, recurring runs); each
 //! handler extracts its request, calls a use case of `weir-control` (or reads the store), and
-//! converts records to the `weir-api-model` JSON shapes (`api/convert.rs`). `ui/` is the web UI,
-//! an adapter over the same use cases; the two do not import each other, and `app` puts their
-//! routes together. `error.rs` is the only place that maps errors to HTTP status codes and the
+//! converts records to the `weir-api-model` JSON shapes (`api/convert.rs`). The web UI is
+//! `weir-ui`, an adapter over the same use cases; `app` puts their routes together. `error.rs` is the only place that maps errors to HTTP status codes and the
 //! `google.rpc.Status` body.
 //!
-//! This is the only crate that knows HTTP.
+//! This crate and `weir-ui` are the only ones that serve HTTP.
 
 mod api;
 mod auth;
 mod error;
 mod state;
-mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,7 +53,7 @@ pub async fn serve(
 /// may be as large as a spec may be).
 fn app(control: Arc<Control>, auth_token: Option<String>) -> Router {
     Router::new()
-        .merge(ui::router(control.clone(), auth_token.clone()))
+        .merge(weir_ui::router(control.clone(), auth_token.clone()))
         .nest("/apis/v2beta1", api::router(control, auth_token))
         .layer(axum::extract::DefaultBodyLimit::max(
             weir_spec::parse::MAX_INPUT_BYTES + 1024 * 1024,

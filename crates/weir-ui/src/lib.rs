@@ -1,13 +1,14 @@
-//! The web UI, served at `/` on the API's port.
+//! `weir-ui`: the web UI, served at `/` on the API's port by `weir-server` ([`router`]).
 //!
 //! Pages are rendered on the server from askama templates (`templates/`, compiled into the
 //! binary, escaping everything by default); CSS and JS are embedded (`static/`). Every page and
 //! form works without JavaScript; `app.js` adds live updates (server-sent events), the task
-//! panel without reloads, the log tail and the graph's edges. Handlers call the store, the
-//! engine and the run manager directly, as the API's handlers do.
+//! panel without reloads, the log tail and the graph's edges. Handlers are an adapter over
+//! `weir-control`, as the REST API's are: changes go through its use cases, pages read its
+//! store, and its errors become pages with the matching status.
 //!
 //! Nothing a user supplies is marked safe: the only markup inserted unescaped is what this
-//! module builds itself with every text escaped (SVG plots) and Markdown after ammonia.
+//! crate builds itself with every text escaped (SVG plots) and Markdown after ammonia.
 
 mod artifacts;
 mod auth;
@@ -89,8 +90,8 @@ pub fn router(state: Shared, auth_token: Option<String>) -> Router {
         .layer(middleware::map_response(security_headers))
 }
 
-const APP_CSS: &str = include_str!("../../static/app.css");
-const APP_JS: &str = include_str!("../../static/app.js");
+const APP_CSS: &str = include_str!("../static/app.css");
+const APP_JS: &str = include_str!("../static/app.js");
 
 async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
     let (content_type, body) = match file.as_str() {
