@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use weir_control::{ControlError, ErrorCode};
-use weir_engine::EngineError;
 use weir_store::StoreError;
 
 /// gRPC codes, as the body's `code`.
@@ -108,12 +107,6 @@ impl From<ControlError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
-        ControlError::from(error).into()
-    }
-}
-
-impl From<EngineError> for ApiError {
-    fn from(error: EngineError) -> ApiError {
         ControlError::from(error).into()
     }
 }

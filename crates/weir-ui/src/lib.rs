@@ -191,12 +191,6 @@ impl From<weir_store::StoreError> for UiError {
     }
 }
 
-impl From<weir_engine::EngineError> for UiError {
-    fn from(error: weir_engine::EngineError) -> UiError {
-        ControlError::from(error).into()
-    }
-}
-
 #[derive(askama::Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
