@@ -1,9 +1,10 @@
-//! Opening the data dir: the store and the engine.
+//! Opening the data dir: the store, the engine, and the control layer over them.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use weir_control::Control;
 use weir_engine::{Engine, EngineConfig, Layout};
 use weir_store::{MetadataStore, SqliteStore};
 
@@ -55,4 +56,12 @@ pub async fn open_engine(
         tracing::info!(%host, "steps run in containers");
     }
     Ok(engine)
+}
+
+/// The control layer over [`open_engine`]: what `weir run` and the local `weir runs` act through.
+pub async fn open_control(
+    data_dir: &std::path::Path,
+    max_parallel: Option<usize>,
+) -> Result<Control> {
+    Ok(Control::new(open_engine(data_dir, max_parallel).await?))
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use weir_client::model::PipelineVersionReference;
 use weir_client::{Client, ListParams};
 use weir_spec::PipelineDocument;
@@ -112,12 +112,7 @@ fn read_package(file: &std::path::Path) -> Result<PipelineDocument> {
 
 /// The spec as the API takes it: the IR, or `{pipeline_spec, platform_spec}`.
 fn spec_json(document: &PipelineDocument) -> Result<Map<String, Value>> {
-    let spec = serde_json::to_value(&document.spec).context("failed to encode the pipeline")?;
-    let value = match &document.platform {
-        Some(platform) => json!({"pipeline_spec": spec, "platform_spec": platform}),
-        None => spec,
-    };
-    match value {
+    match weir_control::package::spec_json(document) {
         Value::Object(map) => Ok(map),
         _ => bail!("the pipeline did not encode as a JSON object"),
     }
@@ -177,6 +172,8 @@ fn untyped_parameter(param: &str) -> Result<(String, Value)> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -29,8 +29,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sqlx::Connection as _;
 use tokio_util::sync::CancellationToken;
+use weir_control::Control;
 use weir_engine::{Engine, EngineConfig, Layout};
-use weir_server::{AppState, ServerConfig};
+use weir_server::ServerConfig;
 use weir_store::{
     FilterValue, ListQuery, MetadataStore, NewExperiment, NewRun, PageCursor, Predicate,
     PredicateOp, RunOptions, RuntimeConfig, SortBy, SqliteStore,
@@ -129,7 +130,7 @@ async fn bench() -> Result<()> {
     };
     let server = tokio::spawn(weir_server::serve(
         config,
-        AppState::new(engine),
+        Control::new(engine),
         shutdown.clone(),
     ));
     let base = format!("http://127.0.0.1:{port}/apis/v2beta1");

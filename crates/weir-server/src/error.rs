@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use weir_engine::EngineError;
+use weir_control::{ControlError, ErrorCode};
 use weir_store::StoreError;
 
 /// gRPC codes, as the body's `code`.
@@ -16,6 +16,7 @@ pub enum Code {
     PermissionDenied = 7,
     FailedPrecondition = 9,
     Internal = 13,
+    Unavailable = 14,
     Unauthenticated = 16,
 }
 
@@ -71,6 +72,7 @@ impl ApiError {
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::FailedPrecondition => StatusCode::BAD_REQUEST,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
         }
     }
@@ -84,32 +86,28 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> ApiError {
-        match error {
-            StoreError::NotFound { .. } => ApiError::not_found(error.to_string()),
-            StoreError::Conflict(message) => ApiError {
-                code: Code::AlreadyExists,
-                message,
-            },
-            StoreError::InvalidTransition(e) => ApiError::precondition(e.to_string()),
-            StoreError::InvalidArgument(message) => ApiError::invalid(message),
-            StoreError::FailedPrecondition(message) => ApiError::precondition(message),
-            other => ApiError::internal(other),
+/// A use case's error keeps its code and its message; an internal one is logged and answered
+/// with a message that tells nothing of the cause.
+impl From<ControlError> for ApiError {
+    fn from(error: ControlError) -> ApiError {
+        let code = match error.code() {
+            ErrorCode::InvalidArgument => Code::InvalidArgument,
+            ErrorCode::NotFound => Code::NotFound,
+            ErrorCode::AlreadyExists => Code::AlreadyExists,
+            ErrorCode::FailedPrecondition => Code::FailedPrecondition,
+            ErrorCode::Unavailable => Code::Unavailable,
+            ErrorCode::Internal => return ApiError::internal(error),
+        };
+        ApiError {
+            code,
+            message: error.to_string(),
         }
     }
 }
 
-impl From<EngineError> for ApiError {
-    fn from(error: EngineError) -> ApiError {
-        match error {
-            EngineError::InvalidSpec(_) | EngineError::InvalidParameter { .. } => {
-                ApiError::invalid(error.to_string())
-            }
-            EngineError::FailedPrecondition(message) => ApiError::precondition(message),
-            EngineError::Store(store) => store.into(),
-            EngineError::Internal(_) => ApiError::internal(error),
-        }
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        ControlError::from(error).into()
     }
 }
 

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
-use weir_engine::{parse_cli_value, Engine, EngineError, RunControl, SubmitRequest};
+use weir_control::{Control, ErrorCode, ExperimentRef, NewRun, RunControl};
+use weir_engine::parse_cli_value;
 use weir_spec::PipelineDocument;
 use weir_store::RunOptions;
 use weir_types::RunState;
@@ -63,31 +64,28 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
         );
     };
     let parameters = parameters(&document, &args)?;
-    let engine = data::open_engine(&data_dir, args.max_parallel).await?;
+    let control = data::open_control(&data_dir, args.max_parallel).await?;
     let pipeline_root = args
         .pipeline_root
         .as_deref()
         .map(absolute_root)
         .transpose()?;
-    let request = SubmitRequest {
-        document,
+    let new_run = NewRun {
         display_name: args.run_name.clone(),
-        experiment: args.experiment.clone(),
+        experiment: args.experiment.clone().map(ExperimentRef::Name),
         parameters,
         options: RunOptions {
             no_cache: args.no_cache,
             max_parallel: args.max_parallel,
         },
         pipeline_root,
-        links: weir_engine::RunLinks {
-            tags: args.tags.clone(),
-            ..Default::default()
-        },
+        tags: args.tags.clone(),
+        ..NewRun::new(document.into())
     };
     // Only the id and name are kept: the run's spec may be large.
-    let (run_id, run_name) = match engine.submit(request).await {
+    let (run_id, run_name) = match control.record_run(new_run).await {
         Ok(run) => (run.id, run.display_name),
-        Err(error @ (EngineError::InvalidParameter { .. } | EngineError::InvalidSpec(_))) => {
+        Err(error) if error.code() == ErrorCode::InvalidArgument => {
             bail!("{error}; nothing was run")
         }
         Err(error) => return Err(error.into()),
@@ -98,29 +96,29 @@ pub async fn run(args: Args, data_dir: PathBuf) -> Result<ExitCode> {
             data_dir.display()
         );
     }
-    execute(&engine, run_id, args.output).await
+    execute(&control, run_id, args.output).await
 }
 
 /// Drives a run with progress on the terminal, Ctrl-C handling and a final summary.
 pub async fn execute(
-    engine: &Engine,
+    control: &Control,
     run_id: weir_types::RunId,
     output: OutputFormat,
 ) -> Result<ExitCode> {
-    let control = RunControl::default();
+    let run_control = RunControl::default();
     let signals = tokio::spawn(watch_interrupts(
-        control.cancel.clone(),
-        control.kill.clone(),
+        run_control.cancel.clone(),
+        run_control.kill.clone(),
     ));
     let progress =
-        (output == OutputFormat::Text).then(|| Progress::start(engine.subscribe(), run_id));
-    let result = engine.execute(run_id, control).await;
+        (output == OutputFormat::Text).then(|| Progress::start(control.engine.subscribe(), run_id));
+    let result = control.drive_run(run_id, run_control).await;
     signals.abort();
     if let Some(progress) = progress {
         progress.finish().await;
     }
     let run = result?;
-    let tasks = engine.store().list_tasks(run.id).await?;
+    let tasks = control.store.list_tasks(run.id).await?;
     match output {
         OutputFormat::Json => {
             println!("{}", serde_json::to_string_pretty(&run_json(&run, &tasks))?)

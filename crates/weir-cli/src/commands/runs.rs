@@ -167,8 +167,8 @@ pub async fn run(command: Command, target: Target) -> Result<ExitCode> {
             output,
             max_parallel,
         } => {
-            let engine = data::open_engine(data_dir, max_parallel).await?;
-            super::run::execute(&engine, parse_run_id(&run_id)?, output).await
+            let control = data::open_control(data_dir, max_parallel).await?;
+            super::run::execute(&control, parse_run_id(&run_id)?, output).await
         }
         Command::Retry {
             run_id,
@@ -176,9 +176,9 @@ pub async fn run(command: Command, target: Target) -> Result<ExitCode> {
             max_parallel,
             watch: _,
         } => {
-            let engine = data::open_engine(data_dir, max_parallel).await?;
-            let run = engine.prepare_retry(parse_run_id(&run_id)?).await?;
-            super::run::execute(&engine, run.id, output).await
+            let control = data::open_control(data_dir, max_parallel).await?;
+            let run = control.prepare_retry(parse_run_id(&run_id)?).await?;
+            super::run::execute(&control, run.id, output).await
         }
         Command::Create(_) => Err(needs_server_or(
             "runs create",

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use tokio_util::sync::CancellationToken;
-use weir_server::{AppState, ServerConfig};
+use weir_control::Control;
+use weir_server::ServerConfig;
 
 use crate::data;
 
@@ -45,7 +46,7 @@ pub async fn run(args: Args, data_dir: PathBuf, auth_token: Option<String>) -> R
         config.port,
         data_dir.display()
     );
-    weir_server::serve(config, AppState::new(engine), shutdown)
+    weir_server::serve(config, Control::new(engine), shutdown)
         .await
         .with_context(|| format!("failed to serve on {}:{}", args.host, args.port))?;
     Ok(ExitCode::SUCCESS)

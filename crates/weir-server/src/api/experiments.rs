@@ -63,7 +63,7 @@ pub async fn delete(State(state): State<Shared>, Path(id): Path<String>) -> ApiR
         ..Default::default()
     };
     for run in state.store.list_runs(&query).await? {
-        if state.runs.is_active(run.id) {
+        if state.is_run_active(run.id) {
             return Err(ApiError::precondition(format!(
                 "run {} of this experiment is still executing; terminate it first",
                 run.id
@@ -71,7 +71,7 @@ pub async fn delete(State(state): State<Shared>, Path(id): Path<String>) -> ApiR
         }
     }
     for run in state.store.list_runs(&query).await? {
-        state.engine.delete_run(run.id).await?;
+        state.delete_run(run.id).await?;
     }
     state.store.delete_experiment(id).await?;
     Ok(empty())

@@ -14,14 +14,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use weir_control::Control;
+
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
-pub type Shared = Arc<AppState>;
+pub type Shared = Arc<Control>;
 
+/// The API's routes, to be nested under `/apis/v2beta1`. With a token, every call needs it.
 pub fn router(state: Shared, auth_token: Option<String>) -> Router {
-    let ui = crate::ui::router(state.clone(), auth_token.clone());
-    let api = Router::new()
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/auth", get(|| async { Json(json!({})) }))
         .route("/filters", get(|| async { Json(json!({})) }))
@@ -80,16 +81,7 @@ pub fn router(state: Shared, auth_token: Option<String>) -> Router {
         .route_layer(axum::middleware::from_fn(move |request, next| {
             crate::auth::require_token(auth_token.clone(), request, next)
         }))
-        .with_state(state);
-    Router::new()
-        .merge(ui)
-        .nest("/apis/v2beta1", api)
-        .layer(axum::extract::DefaultBodyLimit::max(
-            weir_spec::parse::MAX_INPUT_BYTES + 1024 * 1024,
-        ))
-        .fallback(|| async {
-            ApiError::not_found("no such API path; this server speaks /apis/v2beta1")
-        })
+        .with_state(state)
 }
 
 async fn healthz() -> Json<Value> {

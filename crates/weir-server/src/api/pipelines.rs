@@ -5,13 +5,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use weir_api_model as dto;
-use weir_store::{NewPipeline, NewPipelineVersion, PipelineUpdate};
+use weir_control::package::{self, Package};
+use weir_control::VersionDraft;
+use weir_store::{NewPipeline, PipelineUpdate};
 use weir_types::{PipelineId, PipelineVersionId};
 
 use super::list::{total, ListParams, Listing};
 use super::{convert, empty, parse_id, Shared};
 use crate::error::{ApiError, ApiResult};
-use crate::package::{self, Package};
 
 pub async fn list(
     State(state): State<Shared>,
@@ -59,39 +60,27 @@ async fn version_package(body: &dto::PipelineVersion) -> ApiResult<Package> {
             .as_ref()
             .and_then(|u| u.pipeline_url.as_deref()),
     ) {
-        (Some(spec), _) => package::from_value(Value::Object(spec.clone())),
-        (None, Some(url)) => package::fetch(url).await,
+        (Some(spec), _) => Ok(package::from_value(Value::Object(spec.clone()))?),
+        (None, Some(url)) => Ok(package::fetch(url).await?),
         (None, None) => Err(ApiError::invalid(
             "a pipeline version needs pipeline_spec or package_url.pipeline_url",
         )),
     }
 }
 
-fn new_version(
-    pipeline_id: PipelineId,
-    body: &dto::PipelineVersion,
-    package: &Package,
-    fallback_name: &str,
-) -> NewPipelineVersion {
-    let name = body
-        .name
-        .clone()
-        .or_else(|| body.display_name.clone())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| fallback_name.to_owned());
-    NewPipelineVersion {
-        id: PipelineVersionId::new(),
-        pipeline_id,
-        display_name: body.display_name.clone().unwrap_or_else(|| name.clone()),
-        name,
+/// A version body as a draft for the control layer.
+fn version_draft(body: &dto::PipelineVersion) -> VersionDraft {
+    VersionDraft {
+        name: body.name.clone(),
+        display_name: body.display_name.clone(),
         description: body.description.clone().unwrap_or_default(),
-        pipeline_spec: package.spec_json.clone(),
         package_url: body
             .package_url
             .as_ref()
             .and_then(|u| u.pipeline_url.clone()),
         code_source_url: body.code_source_url.clone(),
         tags: body.tags.clone(),
+        fallback_name: None,
     }
 }
 
@@ -107,10 +96,8 @@ pub async fn create_with_version(
         .ok_or_else(|| ApiError::invalid("`pipeline_version` is required"))?;
     let package = version_package(&version_body).await?;
     let pipeline = new_pipeline(&pipeline_body)?;
-    let version = new_version(pipeline.id, &version_body, &package, &pipeline.name);
     let (pipeline, _) = state
-        .store
-        .create_pipeline_with_version(&pipeline, &version)
+        .create_pipeline_with_version(pipeline, version_draft(&version_body), &package)
         .await?;
     Ok(Json(convert::pipeline(&pipeline)))
 }
@@ -160,16 +147,6 @@ fn tags(text: Option<&str>) -> ApiResult<std::collections::BTreeMap<String, Stri
     }
 }
 
-fn stem(file_name: &str) -> String {
-    let base = file_name.rsplit('/').next().unwrap_or(file_name);
-    for suffix in [".tar.gz", ".tgz", ".yaml", ".yml", ".json", ".zip"] {
-        if let Some(stem) = base.strip_suffix(suffix) {
-            return stem.to_owned();
-        }
-    }
-    base.to_owned()
-}
-
 pub async fn upload(
     State(state): State<Shared>,
     Query(params): Query<UploadParams>,
@@ -181,7 +158,7 @@ pub async fn upload(
         .clone()
         .or_else(|| params.display_name.clone())
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| stem(&file_name));
+        .unwrap_or_else(|| package::file_stem(&file_name));
     let body = dto::Pipeline {
         name: Some(name.clone()),
         display_name: Some(params.display_name.clone().unwrap_or(name)),
@@ -191,15 +168,13 @@ pub async fn upload(
         ..Default::default()
     };
     let pipeline = new_pipeline(&body)?;
-    let version_body = dto::PipelineVersion {
+    let version = VersionDraft {
         code_source_url: params.code_source_url.clone(),
-        description: params.description.clone(),
+        description: params.description.clone().unwrap_or_default(),
         ..Default::default()
     };
-    let version = new_version(pipeline.id, &version_body, &package, &pipeline.name);
     let (pipeline, _) = state
-        .store
-        .create_pipeline_with_version(&pipeline, &version)
+        .create_pipeline_with_version(pipeline, version, &package)
         .await?;
     Ok(Json(convert::pipeline(&pipeline)))
 }
@@ -219,17 +194,19 @@ pub async fn upload_version(
     };
     state.store.get_pipeline(pipeline_id).await?;
     let (file_name, package) = uploaded(multipart).await?;
-    let body = dto::PipelineVersion {
+    let version = VersionDraft {
         name: params.name.clone(),
         display_name: params.display_name.clone(),
-        description: params.description.clone(),
+        description: params.description.clone().unwrap_or_default(),
         code_source_url: params.code_source_url.clone(),
         tags: tags(params.tags.as_deref())?,
+        fallback_name: Some(package::file_stem(&file_name)),
         ..Default::default()
     };
-    let version = new_version(pipeline_id, &body, &package, &stem(&file_name));
     Ok(Json(convert::version(
-        &state.store.create_pipeline_version(&version).await?,
+        &state
+            .create_pipeline_version(pipeline_id, version, &package)
+            .await?,
     )))
 }
 
@@ -319,20 +296,12 @@ pub async fn create_version(
     Json(body): Json<dto::PipelineVersion>,
 ) -> ApiResult<Json<dto::PipelineVersion>> {
     let id: PipelineId = parse_id("pipeline", &id)?;
-    let pipeline = state.store.get_pipeline(id).await?;
+    state.store.get_pipeline(id).await?;
     let package = version_package(&body).await?;
-    let version = new_version(
-        id,
-        &body,
-        &package,
-        &format!(
-            "{}-{}",
-            pipeline.name,
-            chrono::Utc::now().format("%Y%m%d%H%M%S")
-        ),
-    );
     Ok(Json(convert::version(
-        &state.store.create_pipeline_version(&version).await?,
+        &state
+            .create_pipeline_version(id, version_draft(&body), &package)
+            .await?,
     )))
 }
 

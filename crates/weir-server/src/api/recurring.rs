@@ -4,14 +4,13 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::Value;
 use weir_api_model as dto;
-use weir_store::{NewRecurringRun, RuntimeConfig};
+use weir_control::RecurringRunDraft;
 use weir_types::{ExperimentId, RecurringRunId};
 
 use super::list::{total, ListParams};
-use super::runs::resolve_spec;
+use super::runs::pipeline_source;
 use super::{convert, empty, parse_id, split_action, Shared};
 use crate::error::{ApiError, ApiResult};
-use crate::scheduler;
 
 pub async fn list(
     State(state): State<Shared>,
@@ -26,12 +25,9 @@ pub async fn list(
     }))
 }
 
-/// Checks a create or update body into what the store keeps.
-async fn recurring_from_body(
-    state: &Shared,
-    id: RecurringRunId,
-    body: dto::RecurringRun,
-) -> ApiResult<NewRecurringRun> {
+/// A create or update body as a draft for the control layer; what only the API requires
+/// (the names of its fields) is checked here.
+fn draft_from_body(body: dto::RecurringRun) -> ApiResult<RecurringRunDraft> {
     let display_name = body
         .display_name
         .filter(|n| !n.trim().is_empty())
@@ -39,47 +35,27 @@ async fn recurring_from_body(
     let trigger = body.trigger.ok_or_else(|| {
         ApiError::invalid("a recurring run needs a trigger (cron_schedule or periodic_schedule)")
     })?;
-    scheduler::check_trigger(&trigger)?;
-    let (package, pipeline_id, version_id) = resolve_spec(
-        state,
+    let pipeline = pipeline_source(
         body.pipeline_spec.as_ref(),
         body.pipeline_version_reference.as_ref(),
         body.pipeline_version_id.as_deref(),
-    )
-    .await?;
-    let runtime = body.runtime_config.unwrap_or_default();
-    weir_engine::complete_parameters(&package.document, runtime.parameters.clone())
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    )?;
     let experiment_id = match body.experiment_id.as_deref().filter(|e| !e.is_empty()) {
-        Some(id) => {
-            let id: ExperimentId = parse_id("experiment", id)?;
-            state.store.get_experiment(&id.to_string()).await?;
-            id
-        }
-        None => state.store.ensure_experiment("Default").await?.id,
+        Some(id) => Some(parse_id::<ExperimentId>("experiment", id)?),
+        None => None,
     };
-    let max_concurrency = body.max_concurrency.unwrap_or(1);
-    if !(1..=10).contains(&max_concurrency) {
-        return Err(ApiError::invalid(format!(
-            "max_concurrency must be between 1 and 10, not {max_concurrency}"
-        )));
-    }
-    Ok(NewRecurringRun {
-        id,
+    let runtime = body.runtime_config.unwrap_or_default();
+    Ok(RecurringRunDraft {
         display_name,
         description: body.description.unwrap_or_default(),
         namespace: body.namespace.unwrap_or_default(),
-        experiment_id: Some(experiment_id),
-        pipeline_id,
-        pipeline_version_id: version_id,
-        pipeline_spec: Some(package.spec_json),
-        runtime_config: RuntimeConfig {
-            parameters: runtime.parameters,
-            pipeline_root: runtime.pipeline_root.filter(|r| r.starts_with('/')),
-        },
+        pipeline,
+        parameters: runtime.parameters,
+        pipeline_root: runtime.pipeline_root,
         service_account: body.service_account.unwrap_or_default(),
-        max_concurrency,
-        trigger: serde_json::to_value(&trigger).map_err(ApiError::internal)?,
+        experiment_id,
+        max_concurrency: body.max_concurrency.unwrap_or(1),
+        trigger,
         enabled: body.mode != Some(dto::RecurringRunMode::Disable),
         no_catchup: body.no_catchup.unwrap_or(false),
     })
@@ -89,10 +65,8 @@ pub async fn create(
     State(state): State<Shared>,
     Json(body): Json<dto::RecurringRun>,
 ) -> ApiResult<Json<dto::RecurringRun>> {
-    let recurring = recurring_from_body(&state, RecurringRunId::new(), body).await?;
-    Ok(Json(convert::recurring_run(
-        &state.store.create_recurring_run(&recurring).await?,
-    )))
+    let created = state.create_recurring_run(draft_from_body(body)?).await?;
+    Ok(Json(convert::recurring_run(&created)))
 }
 
 /// Weir: a recurring run can be changed in place (KFP #3789); its id and history stay.
@@ -103,10 +77,10 @@ pub async fn update(
 ) -> ApiResult<Json<dto::RecurringRun>> {
     let id: RecurringRunId = parse_id("recurring run", &id)?;
     state.store.get_recurring_run(id).await?;
-    let recurring = recurring_from_body(&state, id, body).await?;
-    Ok(Json(convert::recurring_run(
-        &state.store.update_recurring_run(&recurring).await?,
-    )))
+    let updated = state
+        .update_recurring_run(id, draft_from_body(body)?)
+        .await?;
+    Ok(Json(convert::recurring_run(&updated)))
 }
 
 pub async fn get(
@@ -121,7 +95,7 @@ pub async fn get(
 
 pub async fn delete(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id: RecurringRunId = parse_id("recurring run", &id)?;
-    state.store.delete_recurring_run(id).await?;
+    state.delete_recurring_run(id).await?;
     Ok(empty())
 }
 
@@ -133,8 +107,8 @@ pub async fn action(
     let (id, verb) = split_action(&segment)?;
     let id: RecurringRunId = parse_id("recurring run", id)?;
     match verb {
-        "enable" => state.store.set_recurring_run_enabled(id, true).await?,
-        "disable" => state.store.set_recurring_run_enabled(id, false).await?,
+        "enable" => state.set_recurring_run_enabled(id, true).await?,
+        "disable" => state.set_recurring_run_enabled(id, false).await?,
         other => {
             return Err(ApiError::not_found(format!(
                 "recurring runs have no method `{other}`"

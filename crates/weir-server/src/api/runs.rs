@@ -8,14 +8,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use weir_api_model as dto;
-use weir_engine::{RunLinks, SubmitRequest};
+use weir_control::{package, ExperimentRef, NewRun, PipelineSource};
 use weir_store::RunOptions;
-use weir_types::{ExperimentId, PipelineId, PipelineVersionId, RunId};
+use weir_types::{ExperimentId, RunId};
 
 use super::list::{total, ListParams};
 use super::{convert, empty, parse_id, split_action, Shared};
 use crate::error::{ApiError, ApiResult};
-use crate::package;
 
 #[derive(Deserialize)]
 pub struct CreateParams {
@@ -27,60 +26,33 @@ pub struct CreateParams {
 
 /// Where a run's spec comes from: inline, or a stored pipeline version (the latest when only
 /// the pipeline is named).
-pub(crate) async fn resolve_spec(
-    state: &Shared,
+pub(crate) fn pipeline_source(
     inline: Option<&serde_json::Map<String, Value>>,
     reference: Option<&dto::PipelineVersionReference>,
     legacy_version_id: Option<&str>,
-) -> ApiResult<(
-    package::Package,
-    Option<PipelineId>,
-    Option<PipelineVersionId>,
-)> {
+) -> ApiResult<PipelineSource> {
     if let Some(spec) = inline {
-        return Ok((
-            package::from_value(Value::Object(spec.clone()))?,
-            None,
-            None,
-        ));
+        return Ok(PipelineSource::Json(Value::Object(spec.clone())));
     }
     let version_id = reference
         .and_then(|r| r.pipeline_version_id.as_deref())
         .or(legacy_version_id)
         .filter(|v| !v.is_empty());
-    let version = match (
-        version_id,
-        reference
-            .and_then(|r| r.pipeline_id.as_deref())
-            .filter(|p| !p.is_empty()),
-    ) {
-        (Some(version), _) => {
-            state
-                .store
-                .get_pipeline_version(parse_id("pipeline version", version)?)
-                .await?
-        }
-        (None, Some(pipeline)) => {
-            let pipeline_id: PipelineId = parse_id("pipeline", pipeline)?;
-            state
-                .store
-                .latest_pipeline_version(pipeline_id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::precondition(format!("pipeline {pipeline} has no versions"))
-                })?
-        }
-        (None, None) => {
-            return Err(ApiError::invalid(
-                "a run needs pipeline_spec or pipeline_version_reference",
-            ))
-        }
-    };
-    Ok((
-        package::from_value(version.pipeline_spec.clone())?,
-        Some(version.pipeline_id),
-        Some(version.id),
-    ))
+    let pipeline_id = reference
+        .and_then(|r| r.pipeline_id.as_deref())
+        .filter(|p| !p.is_empty());
+    match (version_id, pipeline_id) {
+        (Some(version), _) => Ok(PipelineSource::Version(parse_id(
+            "pipeline version",
+            version,
+        )?)),
+        (None, Some(pipeline)) => Ok(PipelineSource::LatestVersion(parse_id(
+            "pipeline", pipeline,
+        )?)),
+        (None, None) => Err(ApiError::invalid(
+            "a run needs pipeline_spec or pipeline_version_reference",
+        )),
+    }
 }
 
 /// A CreateRun body: an inline spec kept as the text it came in (a 10,000-task spec is 6.5 MB
@@ -115,18 +87,13 @@ pub async fn create(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let (body, inline) = read_create_body(&bytes)?;
-    let (document, pipeline_id, version_id) = match inline {
-        Some(spec) => (package::document_from_json(spec.get())?, None, None),
-        None => {
-            let (package, pipeline_id, version_id) = resolve_spec(
-                &state,
-                None,
-                body.pipeline_version_reference.as_ref(),
-                body.pipeline_version_id.as_deref(),
-            )
-            .await?;
-            (package.document, pipeline_id, version_id)
-        }
+    let pipeline = match inline {
+        Some(spec) => package::document_from_json(spec.get())?.into(),
+        None => pipeline_source(
+            None,
+            body.pipeline_version_reference.as_ref(),
+            body.pipeline_version_id.as_deref(),
+        )?,
     };
     drop(bytes);
     let experiment_id = match body
@@ -139,30 +106,20 @@ pub async fn create(
         None => None,
     };
     let runtime = body.runtime_config.unwrap_or_default();
-    let request = SubmitRequest {
-        document,
-        display_name: body.display_name.filter(|n| !n.is_empty()),
-        experiment: None,
+    let new_run = NewRun {
+        display_name: body.display_name,
+        description: body.description,
+        experiment: experiment_id.map(ExperimentRef::Id),
         parameters: runtime.parameters,
+        pipeline_root: runtime.pipeline_root,
         options: RunOptions {
             no_cache: params.disable_cache.unwrap_or(false),
             max_parallel: None,
         },
-        pipeline_root: runtime.pipeline_root.filter(|r| r.starts_with('/')),
-        links: RunLinks {
-            run_id: None,
-            experiment_id,
-            pipeline_id,
-            pipeline_version_id: version_id.map(|v| v.to_string()),
-            recurring_run_id: None,
-            namespace: String::new(),
-            service_account: body.service_account.unwrap_or_default(),
-            description: body.description,
-            ..Default::default()
-        },
+        service_account: body.service_account.unwrap_or_default(),
+        ..NewRun::new(pipeline)
     };
-    let run = state.engine.submit(request).await?;
-    state.runs.start(run.id);
+    let run = state.create_run(new_run).await?;
     let history = state.store.run_state_history(run.id).await?;
     Ok(Json(convert::run(&run, None, &history)).into_response())
 }
@@ -200,7 +157,7 @@ pub async fn get(State(state): State<Shared>, Path(id): Path<String>) -> ApiResu
 /// terminated first.
 pub async fn delete(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id: RunId = parse_id("run", &id)?;
-    state.runs.delete(id).await?;
+    state.delete_run(id).await?;
     Ok(empty())
 }
 
@@ -212,17 +169,10 @@ pub async fn action(
     let (id, verb) = split_action(&segment)?;
     let id: RunId = parse_id("run", id)?;
     match verb {
-        "archive" => state.store.set_run_archived(id, true).await?,
-        "unarchive" => state.store.set_run_archived(id, false).await?,
-        "terminate" => state.runs.terminate(id).await?,
-        "retry" => {
-            if state.runs.is_active(id) {
-                return Err(ApiError::precondition(format!(
-                    "run {id} is still executing; only FAILED or CANCELED runs can be retried"
-                )));
-            }
-            state.runs.retry(id).await?
-        }
+        "archive" => state.set_run_archived(id, true).await?,
+        "unarchive" => state.set_run_archived(id, false).await?,
+        "terminate" => state.terminate_run(id).await?,
+        "retry" => state.retry_run(id).await?,
         other => {
             return Err(ApiError::not_found(format!(
                 "runs have no method `{other}`"

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use weir_api_model as dto;
-use weir_engine::{Engine, EngineConfig, Layout, SubmitRequest};
+use weir_control::{package, Control, NewRun};
+use weir_engine::{Engine, EngineConfig, Layout};
 use weir_store::{MetadataStore, SqliteStore};
 
 use super::{convert, read_create_body};
-use crate::package;
 
 const HELLO: &str = include_str!("../../../../examples/hello/hello.yaml");
 
@@ -52,20 +52,16 @@ async fn an_inline_spec_is_read_recorded_and_returned_as_before() {
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::in_memory().await.expect("a store"));
-    let engine = Engine::new(
+    let control = Control::new(Engine::new(
         store.clone(),
         Layout::new(dir.path()),
         EngineConfig::default(),
-    );
-    let recorded = engine
-        .submit(SubmitRequest {
-            document,
+    ));
+    let recorded = control
+        .record_run(NewRun {
             display_name: run.display_name.clone(),
-            experiment: None,
             parameters: run.runtime_config.clone().unwrap_or_default().parameters,
-            options: Default::default(),
-            pipeline_root: None,
-            links: Default::default(),
+            ..NewRun::new(document.into())
         })
         .await
         .expect("the run is recorded");
@@ -85,19 +81,12 @@ async fn an_inline_spec_is_read_recorded_and_returned_as_before() {
     assert_eq!(returned["display_name"], "hello");
 
     // Without a platform spec the API returns the bare spec.
-    let bare = engine
-        .submit(SubmitRequest {
-            document: weir_spec::PipelineDocument {
-                platform: None,
-                ..old_document.clone()
-            },
-            display_name: None,
-            experiment: None,
-            parameters: Default::default(),
-            options: Default::default(),
-            pipeline_root: None,
-            links: Default::default(),
-        })
+    let bare_document = weir_spec::PipelineDocument {
+        platform: None,
+        ..old_document.clone()
+    };
+    let bare = control
+        .record_run(NewRun::new(bare_document.into()))
         .await
         .expect("the run is recorded");
     let returned = serde_json::to_value(convert::run(&bare, None, &[])).expect("serializes");

@@ -9,8 +9,8 @@ use weir_store::{FilterValue, ListQuery, NewExperiment, Predicate, PredicateOp, 
 use weir_types::ExperimentId;
 
 use super::html::{self, Params};
+use super::Shared;
 use super::{format, render, see_other, UiError, UiResult};
-use crate::api::Shared;
 
 pub struct ExperimentRow {
     pub id: String,

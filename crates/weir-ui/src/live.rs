@@ -16,8 +16,8 @@ use weir_engine::EngineEvent;
 use weir_types::{RunId, TaskId};
 
 use super::html::Params;
+use super::Shared;
 use super::UiResult;
-use crate::api::Shared;
 
 /// Changes closer together than this are sent as one event.
 const COALESCE: Duration = Duration::from_millis(500);
@@ -60,7 +60,7 @@ pub async fn run_events(State(state): State<Shared>, Path(id): Path<String>) -> 
                 if !send(&tx, "changed", run.state.as_str()).await {
                     break;
                 }
-                if run.state.is_terminal() && !state.runs.is_active(run_id) {
+                if run.state.is_terminal() && !state.is_run_active(run_id) {
                     let _ = send(&tx, "end", run.state.as_str()).await;
                     break;
                 }

@@ -1,13 +1,14 @@
-//! The web UI, served at `/` on the API's port.
+//! `weir-ui`: the web UI, served at `/` on the API's port by `weir-server` ([`router`]).
 //!
 //! Pages are rendered on the server from askama templates (`templates/`, compiled into the
 //! binary, escaping everything by default); CSS and JS are embedded (`static/`). Every page and
 //! form works without JavaScript; `app.js` adds live updates (server-sent events), the task
-//! panel without reloads, the log tail and the graph's edges. Handlers call the store, the
-//! engine and the run manager directly, as the API's handlers do.
+//! panel without reloads, the log tail and the graph's edges. Handlers are an adapter over
+//! `weir-control`, as the REST API's are: changes go through its use cases, pages read its
+//! store, and its errors become pages with the matching status.
 //!
 //! Nothing a user supplies is marked safe: the only markup inserted unescaped is what this
-//! module builds itself with every text escaped (SVG plots) and Markdown after ammonia.
+//! crate builds itself with every text escaped (SVG plots) and Markdown after ammonia.
 
 mod artifacts;
 mod auth;
@@ -31,9 +32,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
+use weir_control::{Control, ControlError, ErrorCode};
 
-use crate::api::Shared;
-use crate::error::{ApiError, Code};
+/// What every page handler gets: the control layer, for its use cases and its store's reads.
+pub type Shared = std::sync::Arc<Control>;
 
 /// The UI's routes. With a token, every page but the login form needs it (cookie or bearer).
 pub fn router(state: Shared, auth_token: Option<String>) -> Router {
@@ -88,8 +90,8 @@ pub fn router(state: Shared, auth_token: Option<String>) -> Router {
         .layer(middleware::map_response(security_headers))
 }
 
-const APP_CSS: &str = include_str!("../../static/app.css");
-const APP_JS: &str = include_str!("../../static/app.js");
+const APP_CSS: &str = include_str!("../static/app.css");
+const APP_JS: &str = include_str!("../static/app.js");
 
 async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
     let (content_type, body) = match file.as_str() {
@@ -165,32 +167,27 @@ impl UiError {
     }
 }
 
-impl From<ApiError> for UiError {
-    fn from(error: ApiError) -> UiError {
-        let status = match error.code {
-            Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::AlreadyExists => StatusCode::CONFLICT,
-            Code::PermissionDenied => StatusCode::FORBIDDEN,
-            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+/// A use case's error keeps its message; its code chooses the page's status. An internal one
+/// is logged and shown as such.
+impl From<ControlError> for UiError {
+    fn from(error: ControlError) -> UiError {
+        let status = match error.code() {
+            ErrorCode::InvalidArgument | ErrorCode::FailedPrecondition => StatusCode::BAD_REQUEST,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => return UiError::internal(error),
         };
         UiError {
             status,
-            message: error.message,
+            message: error.to_string(),
         }
     }
 }
 
 impl From<weir_store::StoreError> for UiError {
     fn from(error: weir_store::StoreError) -> UiError {
-        ApiError::from(error).into()
-    }
-}
-
-impl From<weir_engine::EngineError> for UiError {
-    fn from(error: weir_engine::EngineError) -> UiError {
-        ApiError::from(error).into()
+        ControlError::from(error).into()
     }
 }
 

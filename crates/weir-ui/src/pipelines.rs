@@ -5,14 +5,15 @@
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use weir_store::{ListQuery, NewPipeline, NewPipelineVersion, SortBy};
+use weir_control::package::{self, Package};
+use weir_control::VersionDraft;
+use weir_store::{ListQuery, NewPipeline, SortBy};
 use weir_types::{PipelineId, PipelineVersionId};
 
 use super::graph::{self, Graph, GraphItem};
 use super::html::{self, Params};
+use super::Shared;
 use super::{format, render, see_other, UiError, UiResult};
-use crate::api::Shared;
-use crate::package::{self, Package};
 
 const YAML_LIMIT: usize = 256 * 1024;
 
@@ -156,17 +157,6 @@ async fn read_form(mut multipart: Multipart) -> UiResult<UploadForm> {
     Ok(form)
 }
 
-/// The file's name without its extension, as the API names uploads.
-fn stem(file_name: &str) -> String {
-    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    for suffix in [".tar.gz", ".tgz", ".yaml", ".yml", ".json", ".zip"] {
-        if let Some(stem) = base.strip_suffix(suffix) {
-            return stem.to_owned();
-        }
-    }
-    base.to_owned()
-}
-
 pub async fn upload(State(state): State<Shared>, multipart: Multipart) -> UiResult {
     let form = read_form(multipart).await?;
     match store_upload(&state, &form).await {
@@ -195,58 +185,41 @@ async fn store_upload(
     let (package, source_name): (Package, String) = if !form.file.is_empty() {
         (
             package::read(&form.file, &form.file_name)?,
-            stem(&form.file_name),
+            package::file_stem(&form.file_name),
         )
     } else if !form.url.is_empty() {
-        let name = stem(form.url.rsplit('/').next().unwrap_or("pipeline"));
+        let name = package::file_stem(form.url.rsplit('/').next().unwrap_or("pipeline"));
         (package::fetch(&form.url).await?, name)
     } else {
         return Err(UiError::bad_request("choose a file or give a URL"));
     };
+    let version = VersionDraft {
+        name: (!form.name.is_empty()).then(|| form.name.clone()),
+        description: form.description.clone(),
+        package_url: (!form.url.is_empty()).then(|| form.url.clone()),
+        ..Default::default()
+    };
+    if !form.pipeline.is_empty() {
+        let pipeline_id: PipelineId = super::parse_id("pipeline", &form.pipeline)?;
+        let stored = state
+            .create_pipeline_version(pipeline_id, version, &package)
+            .await?;
+        return Ok((pipeline_id, stored.id));
+    }
     let name = if form.name.is_empty() {
         source_name
     } else {
         form.name.clone()
     };
-    let package_url = (!form.url.is_empty()).then(|| form.url.clone());
-    let version = |pipeline_id, name: String| NewPipelineVersion {
-        id: PipelineVersionId::new(),
-        pipeline_id,
-        display_name: name.clone(),
-        name,
-        description: form.description.clone(),
-        pipeline_spec: package.spec_json.clone(),
-        package_url: package_url.clone(),
-        ..Default::default()
-    };
-    if !form.pipeline.is_empty() {
-        let pipeline_id: PipelineId = super::parse_id("pipeline", &form.pipeline)?;
-        let pipeline = state.store.get_pipeline(pipeline_id).await?;
-        let version_name = if form.name.is_empty() {
-            format!(
-                "{}-{}",
-                pipeline.name,
-                chrono::Utc::now().format("%Y%m%d%H%M%S")
-            )
-        } else {
-            form.name.clone()
-        };
-        let stored = state
-            .store
-            .create_pipeline_version(&version(pipeline_id, version_name))
-            .await?;
-        return Ok((pipeline_id, stored.id));
-    }
     let pipeline = NewPipeline {
         id: PipelineId::new(),
         display_name: name.clone(),
-        name: name.clone(),
+        name,
         description: form.description.clone(),
         ..Default::default()
     };
     let (pipeline, stored) = state
-        .store
-        .create_pipeline_with_version(&pipeline, &version(pipeline.id, name))
+        .create_pipeline_with_version(pipeline, version, &package)
         .await?;
     Ok((pipeline.id, stored.id))
 }

@@ -16,8 +16,8 @@ use weir_store::{Artifact, Run};
 use super::plots::{self, RocSeries, Svg};
 use super::preview::{self, Sanitized};
 use super::visualize::{self, CLASSIFICATION_METRICS, METRICS};
+use super::Shared;
 use super::{format, render, UiError, UiResult};
-use crate::api::Shared;
 
 const HTML_LIMIT: u64 = 2 * 1024 * 1024;
 const MARKDOWN_LIMIT: u64 = 1024 * 1024;

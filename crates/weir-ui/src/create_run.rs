@@ -7,16 +7,15 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value};
-use weir_engine::{RunLinks, SubmitRequest};
+use weir_control::{package, ExperimentRef, LoadedPipeline, NewRun};
 use weir_spec::model::{ParameterSpec, ParameterType};
 use weir_spec::PipelineDocument;
 use weir_store::{ListQuery, RunOptions, SortBy};
 use weir_types::{ExperimentId, PipelineId, PipelineVersionId, RunId};
 
 use super::html::Params;
+use super::Shared;
 use super::{format, render, see_other, UiError, UiResult};
-use crate::api::Shared;
-use crate::package;
 
 /// One pipeline input on a form.
 pub struct ParamField {
@@ -284,30 +283,27 @@ pub async fn submit(State(state): State<Shared>, body: Bytes) -> UiResult {
         page.error = "Some parameters need fixing.".to_owned();
         return refused(&page);
     }
-    let request = SubmitRequest {
-        document: source.document,
+    let new_run = NewRun {
         display_name: form.get("name").map(str::to_owned),
-        experiment: None,
+        description: form.get("description").map(str::to_owned),
+        experiment: experiment_id.map(ExperimentRef::Id),
         parameters,
         options: RunOptions {
             no_cache: !use_cache,
             max_parallel: None,
         },
-        pipeline_root: None,
-        links: RunLinks {
-            experiment_id,
-            pipeline_id: source.pipeline_id,
-            pipeline_version_id: source.version_id.map(|v| v.to_string()),
-            description: form.get("description").map(str::to_owned),
-            tags: super::run_detail::split_tags(form.get("tags").unwrap_or_default()),
-            ..Default::default()
-        },
+        tags: super::run_detail::split_tags(form.get("tags").unwrap_or_default()),
+        ..NewRun::new(
+            LoadedPipeline {
+                document: source.document,
+                pipeline_id: source.pipeline_id,
+                version_id: source.version_id,
+            }
+            .into(),
+        )
     };
-    match state.engine.submit(request).await {
-        Ok(run) => {
-            state.runs.start(run.id);
-            Ok(see_other(Some(&format!("/runs/{}", run.id)), "/runs"))
-        }
+    match state.create_run(new_run).await {
+        Ok(run) => Ok(see_other(Some(&format!("/runs/{}", run.id)), "/runs")),
         Err(error) => {
             page.error = UiError::from(error).message().to_owned();
             refused(&page)

@@ -8,15 +8,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value};
 use weir_api_model as dto;
-use weir_store::{ListQuery, NewRecurringRun, RecurringRun, RuntimeConfig, SortBy};
+use weir_control::package::{self, Package};
+use weir_control::{ControlError, ErrorCode, LoadedPipeline, RecurringRunDraft};
+use weir_store::{ListQuery, RecurringRun, SortBy};
 use weir_types::{PipelineId, PipelineVersionId, RecurringRunId};
 
 use super::create_run::{experiment_options, param_fields, read_params, ParamField};
 use super::html::{self, Params};
+use super::Shared;
 use super::{format, render, see_other, UiError, UiResult};
-use crate::api::Shared;
-use crate::package::{self, Package};
-use crate::scheduler;
 
 pub struct RecurringRow {
     pub id: String,
@@ -250,29 +250,44 @@ async fn save(state: &Shared, id: RecurringRunId, form: Params, existing: bool) 
         error: String::new(),
     };
     let checked = if valid {
-        recurring_from_form(state, id, &form, &spec, parameters).await
+        draft_from_form(&form, &spec, parameters)
     } else {
         Err(UiError::bad_request("Some parameters need fixing."))
     };
     let stored = match checked {
-        Ok(recurring) if existing => state.store.update_recurring_run(&recurring).await,
-        Ok(recurring) => state.store.create_recurring_run(&recurring).await,
+        Ok(draft) if existing => state.update_recurring_run(id, draft).await,
+        Ok(draft) => state.create_recurring_run(draft).await,
         Err(error) => {
             page.error = error.message().to_owned();
             return Ok((StatusCode::BAD_REQUEST, render(&page)?).into_response());
         }
     };
-    stored?;
-    Ok(see_other(Some("/recurring"), "/recurring"))
+    match stored {
+        Ok(_) => Ok(see_other(Some("/recurring"), "/recurring")),
+        // A draft the control layer refuses goes back to the form; a missing record or a
+        // fault gets its error page.
+        Err(error) if is_refused_draft(&error) => {
+            page.error = error.to_string();
+            Ok((StatusCode::BAD_REQUEST, render(&page)?).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
-async fn recurring_from_form(
-    state: &Shared,
-    id: RecurringRunId,
+fn is_refused_draft(error: &ControlError) -> bool {
+    matches!(
+        error.code(),
+        ErrorCode::InvalidArgument | ErrorCode::FailedPrecondition
+    )
+}
+
+/// The form as a draft for the control layer, which checks the rest (the trigger, the
+/// parameters, the experiment, the concurrency).
+fn draft_from_form(
     form: &Params,
     spec: &Spec,
     parameters: Map<String, Value>,
-) -> UiResult<NewRecurringRun> {
+) -> UiResult<RecurringRunDraft> {
     let name = form
         .get("name")
         .ok_or_else(|| UiError::bad_request("a recurring run needs a name"))?;
@@ -299,35 +314,31 @@ async fn recurring_from_form(
             ))
         }
     };
-    scheduler::check_trigger(&trigger)?;
-    weir_engine::complete_parameters(&spec.package.document, parameters.clone())?;
     let experiment_id = match form.get("experiment") {
-        Some(experiment) => super::parse_id("experiment", experiment)?,
-        None => state.store.ensure_experiment("Default").await?.id,
+        Some(experiment) => Some(super::parse_id("experiment", experiment)?),
+        None => None,
     };
     let max_concurrency: i64 = form
         .get("max_concurrency")
         .unwrap_or("1")
         .parse()
-        .ok()
-        .filter(|n| (1..=10).contains(n))
-        .ok_or_else(|| UiError::bad_request("max concurrency must be between 1 and 10"))?;
-    Ok(NewRecurringRun {
-        id,
+        .map_err(|_| UiError::bad_request("max concurrency must be a whole number"))?;
+    Ok(RecurringRunDraft {
         display_name: name.to_owned(),
         description: form.get("description").unwrap_or_default().to_owned(),
         namespace: String::new(),
-        experiment_id: Some(experiment_id),
-        pipeline_id: spec.pipeline_id,
-        pipeline_version_id: spec.version_id,
-        pipeline_spec: Some(spec.package.spec_json.clone()),
-        runtime_config: RuntimeConfig {
-            parameters,
-            pipeline_root: None,
-        },
+        pipeline: LoadedPipeline {
+            document: spec.package.document.clone(),
+            pipeline_id: spec.pipeline_id,
+            version_id: spec.version_id,
+        }
+        .into(),
+        parameters,
+        pipeline_root: None,
         service_account: String::new(),
+        experiment_id,
         max_concurrency,
-        trigger: serde_json::to_value(&trigger).map_err(UiError::internal)?,
+        trigger,
         enabled: form.flag("enabled"),
         no_catchup: !form.flag("catchup"),
     })
@@ -340,9 +351,9 @@ pub async fn action(
 ) -> UiResult {
     let id: RecurringRunId = super::parse_id("recurring run", &id)?;
     match action.as_str() {
-        "enable" => drop(state.store.set_recurring_run_enabled(id, true).await?),
-        "disable" => drop(state.store.set_recurring_run_enabled(id, false).await?),
-        "delete" => state.store.delete_recurring_run(id).await?,
+        "enable" => drop(state.set_recurring_run_enabled(id, true).await?),
+        "disable" => drop(state.set_recurring_run_enabled(id, false).await?),
+        "delete" => state.delete_recurring_run(id).await?,
         other => {
             return Err(UiError::not_found(format!(
                 "recurring runs have no action `{other}`"

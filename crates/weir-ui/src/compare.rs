@@ -9,8 +9,8 @@ use weir_types::RunId;
 use super::html::Params;
 use super::plots::{self, RocSeries, Svg};
 use super::visualize::{self, RocPoint, CLASSIFICATION_METRICS};
+use super::Shared;
 use super::{format, render, UiError, UiResult};
-use crate::api::Shared;
 
 const MAX_RUNS: usize = 10;
 const MATRICES_PER_RUN: usize = 4;

@@ -10,19 +10,21 @@ use croner::parser::{CronParser, Seconds};
 use croner::Cron;
 use tokio_util::sync::CancellationToken;
 use weir_api_model as dto;
-use weir_engine::{RunLinks, SubmitRequest};
-use weir_store::{ListQuery, RecurringRun, RunOptions};
+use weir_store::{ListQuery, RecurringRun};
 use weir_types::RunId;
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{ControlError, ControlResult};
+use crate::runs::{ExperimentRef, NewRun, ScheduledSlot};
+use crate::source::LoadedPipeline;
+use crate::Control;
 
 /// How often schedules are looked at; intervals are whole seconds, so this is fine-grained enough.
 const TICK: Duration = Duration::from_millis(500);
 /// Missed slots backfilled per recurring run per tick (catchup after a long downtime).
 const MAX_SLOTS_PER_TICK: usize = 100;
 
-pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
+/// Fires the recurring runs that are due, every [`TICK`], until `shutdown`.
+pub async fn run(control: Arc<Control>, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -30,7 +32,7 @@ pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        if let Err(error) = fire_due(&state).await {
+        if let Err(error) = fire_due(&control).await {
             tracing::warn!(error = ?error, "recurring runs could not be checked");
         }
     }
@@ -45,34 +47,34 @@ fn parse_cron(expression: &str) -> Result<Cron, String> {
 }
 
 /// Refuses triggers that could never fire.
-pub fn check_trigger(trigger: &dto::Trigger) -> ApiResult<()> {
+pub fn check_trigger(trigger: &dto::Trigger) -> ControlResult<()> {
     match (&trigger.cron_schedule, &trigger.periodic_schedule) {
         (Some(cron), None) => {
             let expression = cron.cron.as_deref().unwrap_or_default();
-            parse_cron(expression).map_err(ApiError::invalid)?;
+            parse_cron(expression).map_err(ControlError::InvalidArgument)?;
             Ok(())
         }
         (None, Some(periodic)) => match periodic.interval_second {
             Some(seconds) if seconds > 0 => Ok(()),
-            _ => Err(ApiError::invalid(
+            _ => Err(ControlError::invalid(
                 "periodic_schedule.interval_second must be a positive number of seconds",
             )),
         },
-        _ => Err(ApiError::invalid(
+        _ => Err(ControlError::invalid(
             "the trigger needs exactly one of cron_schedule or periodic_schedule",
         )),
     }
 }
 
-async fn fire_due(state: &AppState) -> Result<(), ApiError> {
+async fn fire_due(control: &Control) -> ControlResult<()> {
     let mut query = ListQuery {
         page_size: 200,
         ..Default::default()
     };
     loop {
-        let page = state.store.list_recurring_runs(&query).await?;
+        let page = control.store.list_recurring_runs(&query).await?;
         for recurring in page.items.iter().filter(|r| r.enabled) {
-            if let Err(error) = fire_one(state, recurring).await {
+            if let Err(error) = fire_one(control, recurring).await {
                 tracing::warn!(recurring_run_id = %recurring.id, error = ?error, "recurring run did not fire");
             }
         }
@@ -83,18 +85,18 @@ async fn fire_due(state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-async fn fire_one(state: &AppState, recurring: &RecurringRun) -> Result<(), ApiError> {
+async fn fire_one(control: &Control, recurring: &RecurringRun) -> ControlResult<()> {
     let Ok(trigger) = serde_json::from_value::<dto::Trigger>(recurring.trigger.clone()) else {
         return Ok(());
     };
     let now = Utc::now();
-    let last = state.store.last_claimed_slot(recurring.id).await?;
+    let last = control.store.last_claimed_slot(recurring.id).await?;
     let mut due = due_slots(&trigger, recurring.created_at, last, now);
     if recurring.no_catchup {
         due = due.pop().into_iter().collect();
     }
     for slot in due {
-        let active = state
+        let active = control
             .store
             .count_active_runs_of_recurring(recurring.id)
             .await?;
@@ -102,54 +104,51 @@ async fn fire_one(state: &AppState, recurring: &RecurringRun) -> Result<(), ApiE
             return Ok(());
         }
         let run_id = RunId::new();
-        if !state
+        if !control
             .store
             .claim_recurring_slot(recurring.id, slot, run_id)
             .await?
         {
             continue;
         }
-        submit(state, recurring, slot, run_id).await?;
+        submit(control, recurring, slot, run_id).await?;
     }
     Ok(())
 }
 
 async fn submit(
-    state: &AppState,
+    control: &Control,
     recurring: &RecurringRun,
     slot: DateTime<Utc>,
     run_id: RunId,
-) -> Result<(), ApiError> {
+) -> ControlResult<()> {
     let spec = recurring
         .pipeline_spec
         .clone()
-        .ok_or_else(|| ApiError::precondition("the recurring run has no spec"))?;
-    let package = crate::package::from_value(spec)?;
-    let request = SubmitRequest {
-        document: package.document,
+        .ok_or_else(|| ControlError::FailedPrecondition("the recurring run has no spec".into()))?;
+    let pipeline = LoadedPipeline {
+        document: crate::package::document_from_value(spec)?,
+        pipeline_id: recurring.pipeline_id,
+        version_id: recurring.pipeline_version_id,
+    };
+    let run = NewRun {
         display_name: Some(format!(
             "{} {}",
             recurring.display_name,
             slot.format("%Y-%m-%d %H-%M-%S")
         )),
-        experiment: None,
+        experiment: recurring.experiment_id.map(ExperimentRef::Id),
         parameters: recurring.runtime_config.parameters.clone(),
-        options: RunOptions::default(),
         pipeline_root: recurring.runtime_config.pipeline_root.clone(),
-        links: RunLinks {
-            run_id: Some(run_id),
-            experiment_id: recurring.experiment_id,
-            pipeline_id: recurring.pipeline_id,
-            pipeline_version_id: recurring.pipeline_version_id.map(|v| v.to_string()),
-            recurring_run_id: Some(recurring.id.to_string()),
-            namespace: recurring.namespace.clone(),
-            service_account: recurring.service_account.clone(),
-            description: None,
-            ..Default::default()
-        },
+        namespace: recurring.namespace.clone(),
+        service_account: recurring.service_account.clone(),
+        scheduled: Some(ScheduledSlot {
+            recurring_run_id: recurring.id,
+            run_id,
+        }),
+        ..NewRun::new(pipeline.into())
     };
-    let run = state.engine.submit(request).await?;
-    state.runs.start(run.id);
+    control.create_run(run).await?;
     Ok(())
 }
 

@@ -14,8 +14,8 @@ use weir_types::{RunId, TaskId};
 
 use super::artifacts::{self, ArtifactView, Preview};
 use super::html::Params;
+use super::Shared;
 use super::{format, render, UiError, UiResult};
-use crate::api::Shared;
 
 const LOG_TAIL: u64 = 64 * 1024;
 const LOG_DOWNLOAD_LIMIT: u64 = 64 * 1024 * 1024;

@@ -7,8 +7,8 @@ use serde_json::Value;
 use weir_store::{Artifact, FilterValue, Predicate, PredicateOp};
 use weir_types::RunId;
 
+use super::Shared;
 use super::{format, UiResult};
-use crate::api::Shared;
 
 pub const METRICS: &str = "system.Metrics";
 pub const CLASSIFICATION_METRICS: &str = "system.ClassificationMetrics";

@@ -1,16 +1,20 @@
-//! The runs this server executes: one engine drive per run, started on create, resumed at
-//! startup, canceled on terminate, drained on shutdown.
+//! The runs this process executes: one engine drive per run, started on create (in the
+//! background, or in the foreground for `weir run`), resumed at startup, canceled on
+//! terminate, drained on shutdown.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
-use weir_engine::{Engine, EngineError, RunControl};
-use weir_store::RunQuery;
+use weir_engine::{Engine, RunControl};
+use weir_store::{Run, RunQuery};
 use weir_types::{RunId, RunState};
 
-pub struct RunManager {
+use crate::error::{ControlError, ControlResult};
+
+/// The runs this process drives, by id, with the tokens that stop them.
+pub(crate) struct RunManager {
     engine: Engine,
     active: Arc<Mutex<HashMap<RunId, RunControl>>>,
     tracker: TaskTracker,
@@ -28,14 +32,8 @@ impl RunManager {
     /// Starts driving a recorded run in the background.
     pub fn start(&self, run_id: RunId) {
         let control = RunControl::default();
-        {
-            let Ok(mut active) = self.active.lock() else {
-                return;
-            };
-            if active.contains_key(&run_id) || self.tracker.is_closed() {
-                return;
-            }
-            active.insert(run_id, control.clone());
+        if !self.register(run_id, &control) {
+            return;
         }
         let engine = self.engine.clone();
         let active = self.active.clone();
@@ -46,14 +44,38 @@ impl RunManager {
                     tracing::error!(run_id = %run_id, error = %error, "run could not be driven")
                 }
             }
-            if let Ok(mut active) = active.lock() {
-                active.remove(&run_id);
-            }
+            unregister(&active, run_id);
         });
     }
 
+    /// Drives a recorded run here until it stops, with the caller's `control` (the Ctrl-C of
+    /// `weir run`); [`RunManager::terminate`] reaches it meanwhile.
+    pub async fn drive(&self, run_id: RunId, control: RunControl) -> ControlResult<Run> {
+        if !self.register(run_id, &control) {
+            return Err(ControlError::FailedPrecondition(format!(
+                "run {run_id} is already executing here, or this process is shutting down"
+            )));
+        }
+        let result = self.engine.execute(run_id, control).await;
+        unregister(&self.active, run_id);
+        Ok(result?)
+    }
+
+    /// Records that `run_id` is driven with `control`; false when it is already, or when the
+    /// manager is shutting down (checked under the lock that [`RunManager::shutdown`] takes).
+    fn register(&self, run_id: RunId, control: &RunControl) -> bool {
+        let Ok(mut active) = self.active.lock() else {
+            return false;
+        };
+        if active.contains_key(&run_id) || self.tracker.is_closed() {
+            return false;
+        }
+        active.insert(run_id, control.clone());
+        true
+    }
+
     /// Cancels a run: running steps are stopped, exit handlers run, the run ends CANCELED.
-    pub async fn terminate(&self, run_id: RunId) -> Result<(), EngineError> {
+    pub async fn terminate(&self, run_id: RunId) -> ControlResult<()> {
         let control = self
             .active
             .lock()
@@ -79,7 +101,7 @@ impl RunManager {
 
     /// Deletes a run with its tasks, logs, artifacts and cache entries; a running run is
     /// terminated first (up to a minute for its steps to stop).
-    pub async fn delete(&self, run_id: RunId) -> Result<(), EngineError> {
+    pub async fn delete(&self, run_id: RunId) -> ControlResult<()> {
         self.engine.store().get_run(run_id).await?;
         if self.is_active(run_id) {
             self.terminate(run_id).await?;
@@ -88,19 +110,25 @@ impl RunManager {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             if self.is_active(run_id) {
-                return Err(EngineError::FailedPrecondition(format!(
-                    "run {run_id} is still stopping; try again"
-                )));
+                return Err(ControlError::RunStillStopping(run_id));
             }
         }
-        self.engine.delete_run(run_id).await
+        Ok(self.engine.delete_run(run_id).await?)
     }
 
-    /// Retries a FAILED or CANCELED run from its failed steps.
-    pub async fn retry(&self, run_id: RunId) -> Result<(), EngineError> {
-        self.engine.prepare_retry(run_id).await?;
+    /// Retries a FAILED or CANCELED run from its failed steps, in the background.
+    pub async fn retry(&self, run_id: RunId) -> ControlResult<()> {
+        self.prepare_retry(run_id).await?;
         self.start(run_id);
         Ok(())
+    }
+
+    /// Readies a FAILED or CANCELED run that is not executing to run its failed steps again.
+    pub async fn prepare_retry(&self, run_id: RunId) -> ControlResult<Run> {
+        if self.is_active(run_id) {
+            return Err(ControlError::RunStillExecuting(run_id));
+        }
+        Ok(self.engine.prepare_retry(run_id).await?)
     }
 
     pub fn is_active(&self, run_id: RunId) -> bool {
@@ -153,5 +181,11 @@ impl RunManager {
             }
             self.tracker.wait().await;
         }
+    }
+}
+
+fn unregister(active: &Mutex<HashMap<RunId, RunControl>>, run_id: RunId) {
+    if let Ok(mut active) = active.lock() {
+        active.remove(&run_id);
     }
 }

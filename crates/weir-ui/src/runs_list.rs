@@ -14,8 +14,8 @@ use weir_types::{ExperimentId, RecurringRunId, RunId, RunState};
 
 use super::html::{self, Params};
 use super::visualize;
+use super::Shared;
 use super::{format, render, run_detail, see_other, UiError, UiResult};
-use crate::api::Shared;
 
 const SORTABLE: [&str; 4] = ["created_at", "display_name", "finished_at", "state"];
 

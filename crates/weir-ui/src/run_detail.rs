@@ -11,8 +11,8 @@ use super::artifacts::Preview;
 use super::graph::{self, Graph, GraphItem};
 use super::html::Params;
 use super::task_panel::{self, PanelView};
+use super::Shared;
 use super::{format, render, see_other, UiError, UiResult};
-use crate::api::Shared;
 
 pub struct RunHeader {
     pub id: String,
@@ -184,7 +184,7 @@ pub fn live_view(state: &Shared, run: &Run, tasks: &[Task], selected: Option<&Ta
         state_class: format::state_class(run.state.as_str()),
         terminal,
         can_retry: matches!(run.state, RunState::Failed | RunState::Canceled)
-            && !state.runs.is_active(run.id),
+            && !state.is_run_active(run.id),
         archived: run.archived,
         duration: format::duration(run.started_at.or(Some(run.created_at)), run.finished_at),
         started: format::time(run.started_at),
@@ -236,18 +236,11 @@ pub fn split_tags(text: &str) -> Vec<String> {
 /// One of the toolbar's or the runs table's actions on a run.
 pub async fn apply(state: &Shared, id: RunId, action: &str) -> UiResult<()> {
     match action {
-        "archive" => state.store.set_run_archived(id, true).await?,
-        "unarchive" => state.store.set_run_archived(id, false).await?,
-        "terminate" => state.runs.terminate(id).await?,
-        "retry" => {
-            if state.runs.is_active(id) {
-                return Err(UiError::bad_request(format!(
-                    "run {id} is still executing; only failed or canceled runs can be retried"
-                )));
-            }
-            state.runs.retry(id).await?
-        }
-        "delete" => state.runs.delete(id).await?,
+        "archive" => state.set_run_archived(id, true).await?,
+        "unarchive" => state.set_run_archived(id, false).await?,
+        "terminate" => state.terminate_run(id).await?,
+        "retry" => state.retry_run(id).await?,
+        "delete" => state.delete_run(id).await?,
         other => return Err(UiError::not_found(format!("runs have no action `{other}`"))),
     }
     Ok(())
