@@ -24,6 +24,7 @@ class Context:
         self.work = args.work
         self.python = args.python  # the real interpreter behind the pyenv shim
         self.venv_python = args.venv_python
+        self.s3_server = args.s3_server
         self.fast = args.fast
         self.repeat = args.repeat
         self.keep_python_data = os.path.join(args.work, "..", "bench-python-data")

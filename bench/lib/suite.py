@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from common import Context
 import local_rows
+import s3_rows
 import server_rows
 
 START, END = "<!-- suite:start -->", "<!-- suite:end -->"
@@ -55,6 +56,7 @@ def rows_to_run(args):
             ("7", lambda: server_rows.row7_list(ctx, args.list_runs, 300)),
             ("8", lambda: local_rows.row8_artifact(ctx, 200)),
             ("9", lambda: server_rows.row9_cold(ctx)),
+            ("10", lambda: s3_rows.row10_s3(ctx, 200)),
         ]
     if args.rows:
         wanted = set(args.rows.split(",")) | {"0"}
@@ -124,6 +126,7 @@ def main() -> int:
     parser.add_argument("--work", required=True)
     parser.add_argument("--python", required=True)
     parser.add_argument("--venv-python", required=True)
+    parser.add_argument("--s3-server", required=True, help="the weir-s3-testserver binary")
     parser.add_argument("--command", required=True, help="the command line, for the record")
     parser.add_argument("--commit", default="")
     parser.add_argument("--fast", action="store_true")

@@ -160,7 +160,7 @@ def main() -> None:
             shapes[f"fan-out-{n}-p{p}"] = fan_out(n, p)
     for n in sizes("BENCH_FAN_OUT_TRUE", "10000"):
         shapes[f"fan-out-true-{n}"] = fan_out_true(n)
-    for mb in sizes("BENCH_ARTIFACT_MB", "200"):
+    for mb in sizes("BENCH_ARTIFACT_MB", "50,200"):
         shapes[f"artifact-{mb}mb"] = artifact_hand_over(mb)
     for name, pipeline in shapes.items():
         path = os.path.join(out, f"{name}.yaml")
