@@ -1,0 +1,75 @@
+//! Canceling a run: running steps are stopped, exit handlers still run.
+
+use serde::Deserialize;
+use weir_engine::RunControl;
+use weir_types::{RunState, TaskState};
+
+use crate::fake::{Attempt, Gate};
+use crate::support::{start, TestBed};
+
+/// The part of KFP's `PipelineTaskFinalStatus` an exit handler gets that this test reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FinalStatus {
+    state: String,
+    pipeline_task_name: String,
+}
+
+/// `work` hangs and the run is canceled: `work` ends CANCELED, the exit handler `cleanup` runs
+/// while the run is CANCELING, gets the CANCELED status and succeeds; the run ends CANCELED.
+#[tokio::test]
+async fn cancel_stops_the_running_step_and_runs_the_exit_handler() {
+    let bed = TestBed::new().await;
+    let cleanup_gate = Gate::new();
+    bed.fake.script("work", vec![Attempt::hang()]);
+    bed.fake
+        .script("cleanup", vec![Attempt::echo().after(&cleanup_gate)]);
+    let engine = bed.engine();
+    let run_id = bed.submit(&engine, "exit_handler.yaml").await;
+    let control = RunControl::default();
+    let running = start(&engine, run_id, control.clone());
+
+    bed.fake.wait_launched("root/exit-handler-1/work", 1).await;
+    assert_eq!(bed.run_state(run_id).await, RunState::Running);
+    bed.assert_states(
+        run_id,
+        &[
+            ("root", TaskState::Running),
+            ("root/exit-handler-1", TaskState::Running),
+            ("root/exit-handler-1/work", TaskState::Running),
+        ],
+    )
+    .await;
+
+    control.cancel.cancel();
+    bed.fake.wait_launched("root/cleanup", 1).await;
+    assert_eq!(bed.run_state(run_id).await, RunState::Canceling);
+    bed.assert_states(
+        run_id,
+        &[
+            ("root", TaskState::Running),
+            ("root/exit-handler-1", TaskState::Canceled),
+            ("root/exit-handler-1/work", TaskState::Canceled),
+            ("root/cleanup", TaskState::Running),
+        ],
+    )
+    .await;
+
+    cleanup_gate.open(1);
+    let run = running.finish().await;
+    assert_eq!(run.state, RunState::Canceled);
+    bed.assert_states(
+        run_id,
+        &[
+            ("root", TaskState::Canceled),
+            ("root/exit-handler-1", TaskState::Canceled),
+            ("root/exit-handler-1/work", TaskState::Canceled),
+            ("root/cleanup", TaskState::Succeeded),
+        ],
+    )
+    .await;
+    let arguments = bed.fake.log().arguments_of("root/cleanup");
+    let status: FinalStatus = serde_json::from_str(&arguments[0]).expect("a final status");
+    assert_eq!(status.state, "CANCELED");
+    assert_eq!(status.pipeline_task_name, "exit-handler-1");
+}
