@@ -73,3 +73,46 @@ async fn cancel_stops_the_running_step_and_runs_the_exit_handler() {
     assert_eq!(status.state, "CANCELED");
     assert_eq!(status.pipeline_task_name, "exit-handler-1");
 }
+
+/// Weir stops while the exit handler of a canceled run runs (the run CANCELING): a new engine
+/// resumes the run still canceling, without being asked again: the exit handler is recovered
+/// and runs again, `work` stays CANCELED, and the run ends CANCELED.
+#[tokio::test]
+async fn a_run_stopped_while_canceling_resumes_canceling() {
+    let bed = TestBed::new().await;
+    let never_opened = Gate::new();
+    bed.fake.script("work", vec![Attempt::hang()]);
+    bed.fake.script(
+        "cleanup",
+        vec![Attempt::echo().after(&never_opened), Attempt::echo()],
+    );
+    let engine = bed.engine();
+    let run_id = bed.submit(&engine, "exit_handler.yaml").await;
+    let control = RunControl::default();
+    let running = start(&engine, run_id, control.clone());
+    bed.fake.wait_launched("root/exit-handler-1/work", 1).await;
+    control.cancel.cancel();
+    bed.fake.wait_launched("root/cleanup", 1).await;
+    running.crash(&bed.fake).await;
+    drop(engine);
+    assert_eq!(bed.run_state(run_id).await, RunState::Canceling);
+
+    let restarted = bed.engine();
+    let run = start(&restarted, run_id, RunControl::default())
+        .finish()
+        .await;
+    assert_eq!(run.state, RunState::Canceled);
+    bed.assert_states(
+        run_id,
+        &[
+            ("root", TaskState::Canceled),
+            ("root/exit-handler-1", TaskState::Canceled),
+            ("root/exit-handler-1/work", TaskState::Canceled),
+            ("root/cleanup", TaskState::Succeeded),
+        ],
+    )
+    .await;
+    let log = bed.fake.log();
+    assert_eq!(log.recovered, ["root/cleanup"]);
+    log.assert_launch_counts(&[("root/exit-handler-1/work", 1), ("root/cleanup", 2)]);
+}
