@@ -175,25 +175,38 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine whose steps run on the executor `config.executor` names.
     pub fn new(store: Arc<dyn MetadataStore>, layout: Layout, config: EngineConfig) -> Engine {
+        let executor = exec::executor_for(
+            &config.executor,
+            &layout,
+            config.warm_python,
+            config.kill_grace,
+        );
+        Engine::with_executor(store, layout, config, executor)
+    }
+
+    /// An engine whose steps run on `executor` (another backend, or a test's scripted one);
+    /// `config.executor` and `config.warm_python`, which only choose an executor, are ignored.
+    pub fn with_executor(
+        store: Arc<dyn MetadataStore>,
+        layout: Layout,
+        config: EngineConfig,
+        executor: Arc<dyn weir_executors::StepExecutor>,
+    ) -> Engine {
         let (events, _) = broadcast::channel(4096);
         let host_path =
             std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned());
         Engine {
             shared: Arc::new(Shared {
                 store,
-                layout: layout.clone(),
+                layout,
                 python: Arc::new(OnceCell::new()),
                 slots: Arc::new(Semaphore::new(config.max_parallel.max(1))),
                 kill_grace: config.kill_grace,
                 host_path,
                 events,
-                executor: exec::executor_for(
-                    &config.executor,
-                    &layout,
-                    config.warm_python,
-                    config.kill_grace,
-                ),
+                executor,
                 remote: Arc::new(remote::Remote::new(config.storage.clone())),
                 default_pipeline_root: config.pipeline_root.clone(),
             }),

@@ -104,9 +104,14 @@ impl Driver {
         for task in self.store().list_tasks(run_id).await? {
             self.remember(task);
         }
-        let resumed = !self.tasks.is_empty();
-        let message = resumed.then_some("resumed");
-        self.set_run_state(RunState::Running, message).await?;
+        // Weir stopped while the run was being canceled: it goes on being canceled (CANCELING
+        // cannot go back to RUNNING), once the first walk has resumed what was interrupted.
+        let stopped_while_canceling = self.ctx.run.state == RunState::Canceling;
+        if !stopped_while_canceling {
+            let resumed = !self.tasks.is_empty();
+            let message = resumed.then_some("resumed");
+            self.set_run_state(RunState::Running, message).await?;
+        }
         let root_id = match self.by_path.get(ROOT_COMPONENT) {
             Some(id) => *id,
             None => self.create_root().await?,
@@ -118,6 +123,10 @@ impl Driver {
             self.flush().await?;
             if self.tasks[&root_id].state.is_terminal() {
                 break;
+            }
+            if stopped_while_canceling && !self.canceling {
+                self.begin_cancel().await?;
+                continue;
             }
             if self.draining && self.jobs.is_empty() {
                 tracing::info!(run_id = %run_id, "run left for later; it resumes when Weir starts again");
