@@ -156,13 +156,13 @@ mod tests {
             PathBuf::from("/data/work/r/t/remote/s3/bucket/root/p/a")
         );
         assert_eq!(
-            host_path(scratch, "minio://b/k"),
-            PathBuf::from("/data/work/r/t/remote/minio/b/k")
+            host_path(scratch, "minio://bkt/k"),
+            PathBuf::from("/data/work/r/t/remote/minio/bkt/k")
         );
         assert_eq!(
             host_path(scratch, "/data/artifacts/x"),
             PathBuf::from("/data/artifacts/x")
         );
-        assert!(is_remote("s3://b/k") && !is_remote("/data/x"));
+        assert!(is_remote("s3://bkt/k") && !is_remote("/data/x"));
     }
 }

@@ -135,9 +135,21 @@ async fn a_run_records_its_version_experiment_and_settings() {
     let mut run = NewRun::new(PipelineSource::LatestVersion(pipeline.id));
     run.display_name = Some(String::new());
     run.experiment = Some(weir_control::ExperimentRef::Name("nightly".to_owned()));
-    run.pipeline_root = Some("gs://bucket/root".to_owned());
     run.parameters.insert("seconds".to_owned(), json!(1));
     run.options.no_cache = true;
+    let mut unreachable = NewRun::new(PipelineSource::LatestVersion(pipeline.id));
+    unreachable.pipeline_root = Some("gs://bucket/root".to_owned());
+    let refused = control
+        .record_run(unreachable)
+        .await
+        .expect_err("a root Weir cannot write to is refused");
+    assert_eq!(refused.code(), weir_control::ErrorCode::InvalidArgument);
+    assert!(
+        refused.to_string().contains("gs://bucket/root"),
+        "{refused}"
+    );
+    let root = _dir.path().join("elsewhere").display().to_string();
+    run.pipeline_root = Some(root.clone());
     let recorded = control.record_run(run).await.expect("recorded");
     assert_eq!(recorded.state, RunState::Pending);
     assert!(!control.is_run_active(recorded.id), "recorded, not started");
@@ -147,7 +159,7 @@ async fn a_run_records_its_version_experiment_and_settings() {
         recorded.display_name, "",
         "an empty name is the default one"
     );
-    assert_eq!(recorded.runtime_config.pipeline_root, None);
+    assert_eq!(recorded.runtime_config.pipeline_root, Some(root));
     assert_eq!(recorded.runtime_config.parameters["seconds"], json!(1));
     assert!(recorded.options.no_cache);
     let experiment = control

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use weir_engine::{RunControl, TaskIo};
+use weir_engine::RunControl;
 use weir_types::{RunId, RunState, TaskState};
 
 use crate::fake::OUTPUT;
@@ -64,9 +64,6 @@ async fn step_outputs(bed: &TestBed, run_id: RunId) -> BTreeMap<String, Option<V
     tasks
         .into_iter()
         .filter(|t| STEPS.contains(&t.path.as_str()))
-        .map(|t| {
-            let outputs = TaskIo::from_value(&t.outputs);
-            (t.path, outputs.parameters.get(OUTPUT).cloned())
-        })
+        .map(|t| (t.path, t.outputs.parameters.get(OUTPUT).cloned()))
         .collect()
 }
